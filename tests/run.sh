@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Runs every test make check knows: Criterion units, differential probes, integration
+# scripts. Scripts print "PASS: name", "FAIL: name: why" or "SKIP: name: why" lines;
+# this file counts them and ends with the one summary line CI reads.
+set -u
+: "${BUILD:?}" "${SRC:?}" "${COLLRUN:?}"
+export BUILD SRC COLLRUN
+pass=0 fail=0 skip=0
+log=$BUILD/tests/log; mkdir -p "$log"
+
+count_lines() {   # $1 = file with PASS/FAIL/SKIP lines
+  local p f s
+  p=$(grep -c '^PASS: ' "$1"); f=$(grep -c '^FAIL: ' "$1"); s=$(grep -c '^SKIP: ' "$1")
+  pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + s))
+  grep -E '^(FAIL|SKIP): ' "$1"
+}
+
+for t in "$BUILD"/tests/unit/*; do
+  [ -x "$t" ] || continue
+  name=$(basename "$t")
+  out=$log/unit-$name.txt
+  "$t" --jobs 1 >"$out" 2>&1; rc=$?
+  synth=$(grep -E 'Synthesis: Tested: [0-9]+' "$out" | tail -1)
+  tested=$(sed -nE 's/.*Tested: ([0-9]+).*/\1/p' <<<"$synth")
+  passing=$(sed -nE 's/.*Passing: ([0-9]+).*/\1/p' <<<"$synth")
+  if [ -z "$tested" ] || [ "$tested" = 0 ]; then
+    echo "FAIL: unit/$name: no Criterion synthesis (rc=$rc)"; fail=$((fail + 1)); continue
+  fi
+  pass=$((pass + passing)); fail=$((fail + tested - passing))
+  [ "$rc" = 0 ] && [ "$tested" = "$passing" ] || { echo "FAIL: unit/$name"; grep -E '\[(FAIL|----)\]' "$out" | head -20; }
+  echo "unit/$name: $synth"
+done
+
+for t in "$SRC"/tests/diff/*.sh "$SRC"/tests/integration/*.sh; do
+  [ -x "$t" ] || continue
+  name=$(basename "$(dirname "$t")")/$(basename "$t" .sh)
+  out=$log/$(tr / - <<<"$name").txt
+  "$t" >"$out" 2>&1; rc=$?
+  before=$fail
+  count_lines "$out"
+  if [ "$rc" != 0 ] && [ "$fail" = "$before" ]; then
+    echo "FAIL: $name: exited $rc without a FAIL line (see $out)"; fail=$((fail + 1))
+  fi
+  echo "$name: $(grep -c '^PASS: ' "$out") passed, $(grep -c '^FAIL: ' "$out") failed"
+done
+
+[ "$skip" -gt 0 ] && echo "($skip skipped — see SKIP lines above)"
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ] && [ "$pass" -gt 0 ]
