@@ -1,0 +1,12 @@
+/* What every look-up handler does before it can answer from the cache. */
+#pragma once
+#include "call.h"
+#include "supervisor.h"
+#include <stdbool.h>
+
+/* Read the path argument, make it absolute (dirfd/cwd), check the caller sees the file
+ * system as we do, and ask the policy. true: c->path holds the absolute path and the call
+ * may be served. false: pass it to the kernel. */
+bool serveable_path(struct call *c, int dirfd, uint64_t path_addr);
+/* Record the outcome of a look-up of one slot: OUT_FILL if state was EMPTY before. */
+static inline int dirfd_arg(uint64_t a) { return (int)(int32_t)a; }

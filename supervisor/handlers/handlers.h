@@ -1,0 +1,20 @@
+/* Handler entry points, one per trapped syscall; rows in syscall_table.c point here. */
+#pragma once
+#include "call.h"
+
+struct verdict h_open(struct call *c);
+struct verdict h_openat(struct call *c);
+struct verdict h_openat2(struct call *c);
+struct verdict h_stat(struct call *c);
+struct verdict h_lstat(struct call *c);
+struct verdict h_newfstatat(struct call *c);
+struct verdict h_statx(struct call *c);
+struct verdict h_access(struct call *c);
+struct verdict h_faccessat(struct call *c);
+struct verdict h_faccessat2(struct call *c);
+struct verdict h_readlink(struct call *c);
+struct verdict h_readlinkat(struct call *c);
+struct verdict h_mutation(struct call *c);
+struct verdict h_creds(struct call *c);
+struct verdict h_namespace(struct call *c);
+struct verdict h_clone3(struct call *c);

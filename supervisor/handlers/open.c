@@ -1,0 +1,120 @@
+/* open, openat, openat2. A read-only open of a regular file in a cached tree is answered
+ * with a fresh descriptor of the file's memfd copy (SECCOMP_ADDFD_FLAG_SEND), so read,
+ * pread, mmap and fstat then run in the kernel. Opens that may write are passed through
+ * and make the cache forget every path first. */
+#include "handlers/common.h"
+#include "handlers/handlers.h"
+#include "arch.h"
+#include "resolve.h"
+#include "tracee_mem.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SERVABLE_FLAGS (O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW | KERNEL_O_LARGEFILE)
+
+static bool may_write(uint64_t flags)
+{
+	return (flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC | __O_TMPFILE));
+}
+
+/* Character devices that every shell opens for writing and that cannot alias a file. */
+static bool harmless_device(const char *p)
+{
+	static const char *const devs[] = { "/dev/null", "/dev/zero", "/dev/full", "/dev/tty",
+					    "/dev/random", "/dev/urandom", "/dev/ptmx" };
+	for (size_t i = 0; i < sizeof devs / sizeof *devs; i++)
+		if (strcmp(p, devs[i]) == 0)
+			return true;
+	return strncmp(p, "/dev/pts/", 9) == 0 && strchr(p + 9, '/') == NULL;
+}
+
+/* The job is about to change a file: remember its inode (so it is never cached while the
+ * job runs) and forget all paths (it may be created, truncated or reached by other names). */
+static struct verdict note_write_open(struct call *c, int dirfd, uint64_t path, uint64_t flags)
+{
+	char rel[PATH_MAX], base[PATH_MAX];
+	bool known = tracee_read_string(c->pid, path, rel, sizeof rel) > 0 &&
+		     (rel[0] == '/' ? (strcpy(c->path, rel), true)
+				    : tracee_dir_path(c->pid, dirfd, base, sizeof base) == 0 &&
+					      path_join(base, rel, c->path, sizeof c->path) == 0);
+	if (known && harmless_device(c->path))
+		return verdict_continue();
+	struct stat st;
+	if (known && fstatat(AT_FDCWD, c->path, &st, (flags & O_NOFOLLOW) ? AT_SYMLINK_NOFOLLOW : 0) == 0)
+		inode_set_add(&sup.written, st.st_dev, st.st_ino);
+	invalidate_all("open for writing");
+	return verdict_continue();
+}
+
+static void fill_open(struct open_slot *s, const char *path, bool nofollow)
+{
+	int fd = open(path, O_PATH | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0));
+	sup.stats.fsops++;
+	if (fd < 0) {
+		if (cacheable_errno(errno))
+			s->state = SLOT_ERR, s->err = errno;
+		return;
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || inode_set_has(&sup.written, st.st_dev, st.st_ino)) {
+		s->state = SLOT_PASS;   /* directories, devices, fifos, links (ELOOP), written files */
+		close(fd);
+		return;
+	}
+	int err = data_get(&sup.data, fd, &st, path, &s->obj, &sup.stats.fsops);
+	close(fd);
+	if (err == 0)
+		s->state = SLOT_OK;
+	else if (err == -EACCES)
+		s->state = SLOT_ERR, s->err = EACCES;
+	else if (err == -EFBIG)
+		s->state = SLOT_PASS;
+}
+
+static struct verdict serve_open(struct call *c, int dirfd, uint64_t path, uint64_t flags)
+{
+	if (may_write(flags))
+		return note_write_open(c, dirfd, path, flags);
+	if (flags & ~(uint64_t)SERVABLE_FLAGS)
+		return verdict_continue();   /* O_PATH, O_DIRECTORY, O_NOATIME, O_DIRECT, ... */
+	if (!serveable_path(c, dirfd, path))
+		return verdict_continue();
+	struct entry *e = cache_get(&sup.cache, c->path);
+	if (!e)
+		return verdict_continue();
+	bool nofollow = flags & O_NOFOLLOW;
+	struct open_slot *s = &e->open[nofollow];
+	c->outcome = s->state == SLOT_EMPTY ? OUT_FILL : OUT_HIT;
+	if (s->state == SLOT_EMPTY)
+		fill_open(s, c->path, nofollow);
+	if (s->state == SLOT_ERR)
+		return verdict_return(-s->err);
+	int fd = s->state == SLOT_OK ? data_open(&sup.data, s->obj, flags) : -1;
+	if (fd < 0)
+		return c->outcome = OUT_PASS, verdict_continue();
+	return (struct verdict){ .kind = V_ADDFD, .fd = fd, .fd_flags = flags & O_CLOEXEC };
+}
+
+struct verdict h_open(struct call *c)
+{
+	return serve_open(c, AT_FDCWD, c->args[0], c->args[1]);
+}
+
+struct verdict h_openat(struct call *c)
+{
+	return serve_open(c, dirfd_arg(c->args[0]), c->args[1], (uint32_t)c->args[2]);
+}
+
+struct verdict h_openat2(struct call *c)
+{
+	struct open_how how;
+	if (c->args[3] != sizeof how || tracee_read(c->pid, c->args[2], &how, sizeof how) < 0)
+		return verdict_continue();
+	if (how.resolve || how.mode || (how.flags >> 32))
+		return verdict_continue();   /* RESOLVE_* walks, or the kernel's EINVAL */
+	return serve_open(c, dirfd_arg(c->args[0]), c->args[1], how.flags);
+}

@@ -1,0 +1,80 @@
+/* Option parsing with getopt_long; stops at the first non-option so the program's own
+ * options are never taken for ours ("collrun ls -l" works, "--" is optional). */
+#include "options.h"
+#include "log.h"
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static const char usage[] =
+	"Usage: collrun [OPTIONS] [--] PROGRAM [ARGS...]\n"
+	"Run PROGRAM and everything it starts, answering their file look-ups (open, stat,\n"
+	"access, readlink) from one in-memory cache: each file is read from the file system\n"
+	"once, and every later look-up is served with the result the kernel would give.\n"
+	"\n"
+	"Options:\n"
+	"  -s, --stats             print a table of trapped and served calls when PROGRAM exits\n"
+	"      --stats-file=FILE   write that table to FILE instead of standard error\n"
+	"  -c, --cache=DIR         also cache everything under DIR (repeatable)\n"
+	"      --passthrough       trap and count calls but serve none (for comparisons)\n"
+	"  -v, --verbose           log every decision on standard error (twice: more)\n"
+	"  -h, --help              show this help and exit\n"
+	"  -V, --version           show the version and exit\n"
+	"\n"
+	"Exit status: PROGRAM's own (if PROGRAM is killed by a signal, collrun dies of the same\n"
+	"signal); 2 usage error; 123 kernel lacks seccomp user notification; 125 collrun itself\n"
+	"failed; 126 PROGRAM not executable; 127 PROGRAM not found.\n"
+	"See collrun(1).\n";
+
+int options_parse(int argc, char **argv, struct options *o)
+{
+	enum { OPT_STATS_FILE = 256, OPT_PASSTHROUGH };
+	static const struct option longopts[] = {
+		{ "stats", no_argument, NULL, 's' },
+		{ "stats-file", required_argument, NULL, OPT_STATS_FILE },
+		{ "cache", required_argument, NULL, 'c' },
+		{ "passthrough", no_argument, NULL, OPT_PASSTHROUGH },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 },
+	};
+	*o = (struct options){ 0 };
+	o->cache_dirs = calloc(argc + 1, sizeof *o->cache_dirs);
+	if (!o->cache_dirs)
+		return EXIT_FAILURE_COLLRUN;
+	opterr = 0;
+	int c;
+	while ((c = getopt_long(argc, argv, "+:sc:vhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's': o->stats = true; break;
+		case OPT_STATS_FILE: o->stats = true; o->stats_file = optarg; break;
+		case 'c':
+			if (optarg[0] != '/') {
+				log_msg("--cache %s: not an absolute path", optarg);
+				return EXIT_USAGE;
+			}
+			o->cache_dirs[o->ncache++] = optarg;
+			break;
+		case OPT_PASSTHROUGH: o->passthrough = true; break;
+		case 'v': log_verbosity++; break;
+		case 'h': fputs(usage, stdout); return -1;
+		case 'V': printf("collrun %s\n", COLLRUN_VERSION); return -1;
+		case ':':
+			log_msg("option '%s' needs an argument (see collrun --help)", argv[optind - 1]);
+			return EXIT_USAGE;
+		default:
+			if (optopt)
+				log_msg("unknown option '-%c' (see collrun --help)", optopt);
+			else
+				log_msg("unknown option '%s' (see collrun --help)", argv[optind - 1]);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		log_msg("no program to run (usage: collrun [OPTIONS] [--] PROGRAM [ARGS...])");
+		return EXIT_USAGE;
+	}
+	o->argv = argv + optind;
+	return 0;
+}

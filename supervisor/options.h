@@ -1,0 +1,19 @@
+/* Command line: what the user asked for, parsed without side effects. */
+#pragma once
+#include <stdbool.h>
+
+struct options {
+	bool stats;
+	const char *stats_file;   /* NULL: stderr */
+	bool passthrough;
+	const char **cache_dirs;  /* --cache DIR, in order */
+	int ncache;
+	char **argv;              /* PROGRAM ARGS..., NULL-terminated */
+};
+
+enum { EXIT_USAGE = 2, EXIT_NO_NOTIFY = 123, EXIT_FAILURE_COLLRUN = 125,
+       EXIT_NOT_EXECUTABLE = 126, EXIT_NOT_FOUND = 127 };
+
+/* 0 to run; a positive exit status to stop with (after --help: 0 via -1). Messages are
+ * printed here: this is the user-facing edge. */
+int options_parse(int argc, char **argv, struct options *o);

@@ -1,0 +1,30 @@
+/* --stats output: a strace -c style table of what was trapped and how it was answered,
+ * then one machine-readable line that tests and scripts parse. */
+#include "stats.h"
+#include "cache/data.h"
+#include "syscall_table.h"
+#include <inttypes.h>
+
+void stats_print(FILE *out, const struct stats *s, const struct data_store *d, uint64_t flushes)
+{
+	struct sys_counts t = { 0 };
+	fprintf(out, "collrun: %-12s %10s %10s %10s %10s %10s\n", "syscall", "trapped", "hits", "fills",
+		"passed", "negative");
+	for (size_t i = 0; i < syscall_table_len; i++) {
+		const struct sys_counts *r = &s->rows[i];
+		if (!r->trapped)
+			continue;
+		fprintf(out, "collrun: %-12s %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64 "\n",
+			syscall_table[i].name, r->trapped, r->hits, r->fills, r->passed, r->negative);
+		t.trapped += r->trapped, t.hits += r->hits, t.fills += r->fills;
+		t.passed += r->passed, t.negative += r->negative;
+	}
+	fprintf(out, "collrun: %-12s %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64 "\n",
+		"total", t.trapped, t.hits, t.fills, t.passed, t.negative);
+	fprintf(out, "collrun: unique files %" PRIu64 ", bytes cached %" PRIu64
+		", file-system operations %" PRIu64 ", cache flushes %" PRIu64 ", foreign-ABI calls %" PRIu64 "\n",
+		d->files, d->bytes, s->fsops, flushes, s->foreign);
+	fprintf(out, "collrun-stats: trapped=%" PRIu64 " served=%" PRIu64 " filled=%" PRIu64 " passed=%" PRIu64
+		" negative=%" PRIu64 " files=%" PRIu64 " bytes=%" PRIu64 " fsops=%" PRIu64 "\n",
+		t.trapped + s->foreign, t.hits, t.fills, t.passed + s->foreign, t.negative, d->files, d->bytes, s->fsops);
+}

@@ -1,0 +1,19 @@
+/* Counters for --stats: per syscall (indexed like syscall_table) and for the whole job. */
+#pragma once
+#include <stdint.h>
+#include <stdio.h>
+
+#define STATS_MAX_ROWS 96
+
+struct sys_counts { uint64_t trapped, hits, fills, passed, negative; };
+
+struct stats {
+	struct sys_counts rows[STATS_MAX_ROWS];
+	uint64_t fsops;        /* file-system operations the supervisor made to fill */
+	uint64_t foreign;      /* calls from another ABI (i386, x32), always passed */
+	uint64_t flushes;
+};
+
+struct data_store;
+/* The table (like strace -c) and, last, one machine-readable "collrun-stats:" line. */
+void stats_print(FILE *out, const struct stats *s, const struct data_store *d, uint64_t flushes);

@@ -1,0 +1,86 @@
+/* Supervisor state and the two safety switches: forgetting all paths when the job may have
+ * changed the name space, and checking callers once the job has changed credentials,
+ * root or mounts (until then every caller inherited ours, so no check is needed). */
+#include "supervisor.h"
+#include "log.h"
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct supervisor sup = { .listener = -1 };
+
+/* The lines of /proc/PID/status that decide what a file-system call may see. */
+static int read_creds(pid_t pid, char *out, size_t size)
+{
+	char path[64], buf[4096];
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	size_t used = 0;
+	out[0] = '\0';
+	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+		if (strncmp(line, "Uid:", 4) && strncmp(line, "Gid:", 4) &&
+		    strncmp(line, "Groups:", 7) && strncmp(line, "CapEff:", 7))
+			continue;
+		int w = snprintf(out + used, size - used, "%s\n", line);
+		if (w < 0 || (size_t)w >= size - used)
+			return -1;
+		used += w;
+	}
+	return 0;
+}
+
+static ino_t mnt_ns_of(const char *nspath)
+{
+	struct stat st;
+	return stat(nspath, &st) == 0 ? st.st_ino : 0;
+}
+
+int supervisor_init(struct supervisor *s)
+{
+	int err = cache_init(&s->cache);
+	if (!err)
+		err = data_init(&s->data);
+	if (err)
+		return err;
+	if (read_creds(getpid(), s->creds, sizeof s->creds) < 0)
+		return -EIO;
+	s->mnt_ns = mnt_ns_of("/proc/self/ns/mnt");
+	return 0;
+}
+
+bool caller_is_like_us(pid_t pid)
+{
+	if (sup.creds_changed) {
+		char creds[sizeof sup.creds];
+		if (read_creds(pid, creds, sizeof creds) < 0 || strcmp(creds, sup.creds) != 0)
+			return false;
+	}
+	if (sup.ns_changed) {
+		char path[64], root[8];
+		snprintf(path, sizeof path, "/proc/%d/root", (int)pid);
+		ssize_t n = readlink(path, root, sizeof root);
+		if (n != 1 || root[0] != '/')
+			return false;
+		snprintf(path, sizeof path, "/proc/%d/ns/mnt", (int)pid);
+		if (mnt_ns_of(path) != sup.mnt_ns)
+			return false;
+	}
+	return true;
+}
+
+void invalidate_all(const char *why)
+{
+	if (sup.cache.nentries == 0)
+		return;
+	log_trace(2, "forgetting %zu cached paths (%s)", sup.cache.nentries, why);
+	cache_flush(&sup.cache);
+}

@@ -1,0 +1,58 @@
+/* process_vm_readv/writev on the caller. Strings are read a page at a time so a path that
+ * ends just before an unmapped page is still read, exactly as the kernel's strncpy_from_user
+ * would. */
+#include "tracee_mem.h"
+#include <errno.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define PAGE 4096u
+
+static ssize_t vm_read(pid_t pid, uint64_t addr, void *buf, size_t len)
+{
+	struct iovec local = { buf, len };
+	struct iovec remote = { (void *)(uintptr_t)addr, len };
+	ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+	return n < 0 ? -errno : n;
+}
+
+ssize_t tracee_read_string(pid_t pid, uint64_t addr, char *buf, size_t size)
+{
+	size_t got = 0;
+	while (got < size) {
+		size_t chunk = PAGE - ((addr + got) % PAGE);
+		if (chunk > size - got)
+			chunk = size - got;
+		ssize_t n = vm_read(pid, addr + got, buf + got, chunk);
+		if (n < 0)
+			return n;
+		if (n == 0)
+			return -EFAULT;
+		char *nul = memchr(buf + got, '\0', n);
+		if (nul)
+			return nul - buf;
+		got += n;
+		if ((size_t)n < chunk)
+			return -EFAULT;
+	}
+	return -ENAMETOOLONG;
+}
+
+int tracee_read(pid_t pid, uint64_t addr, void *buf, size_t len)
+{
+	ssize_t n = vm_read(pid, addr, buf, len);
+	if (n < 0)
+		return n;
+	return (size_t)n == len ? 0 : -EFAULT;
+}
+
+int tracee_write(pid_t pid, uint64_t addr, const void *buf, size_t len)
+{
+	struct iovec local = { (void *)buf, len };
+	struct iovec remote = { (void *)(uintptr_t)addr, len };
+	ssize_t n = process_vm_writev(pid, &local, 1, &remote, 1, 0);
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EFAULT;
+}

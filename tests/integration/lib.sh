@@ -1,0 +1,83 @@
+# lib.sh — sourced by every tests/integration/*.sh script.
+# Runs a command natively and under collrun in the same working directory, compares
+# stdout, stderr and exit status byte for byte, and reads fields of the --stats-file line.
+# Needs COLLRUN, BUILD (tests/run.sh sets them; standalone runs default to ./build).
+set -u
+SRC=${SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+BUILD=${BUILD:-$SRC/build}
+COLLRUN=${COLLRUN:-$BUILD/collrun}
+T=$(basename "$0" .sh)                       # this script's name: integration/$T/<check>
+S=$BUILD/tests/integration/$T                # scratch folder of this script (never /tmp)
+rm -rf "$S" && mkdir -p "$S" || { echo "FAIL: integration/$T: cannot create $S"; exit 1; }
+FAILED=0
+ulimit -c 0                                   # signal tests must not leave core files
+export LC_ALL=C PYTHONDONTWRITEBYTECODE=1 PYTHONHASHSEED=0
+
+pass() { echo "PASS: integration/$T/$1"; }
+fail() { echo "FAIL: integration/$T/$1: $2"; FAILED=1; }
+skip() { echo "SKIP: integration/$T/$1: $2"; }
+finish() { exit "$FAILED"; }
+
+# Stop the whole script (one FAIL or SKIP line) when collrun cannot run here at all.
+need_collrun() {
+  if [ ! -x "$COLLRUN" ]; then fail setup "no collrun binary at $COLLRUN"; finish; fi
+  "$COLLRUN" -- /bin/true >"$S/.probe" 2>&1; local rc=$?
+  if [ "$rc" = 123 ]; then skip all "kernel lacks seccomp user notification: $(head -1 "$S/.probe")"; exit 0; fi
+}
+
+# stat_field FILE FIELD — value of FIELD on the last line (collrun-stats: k=v ...) of FILE.
+stat_field() {
+  tail -n 1 "$1" 2>/dev/null | tr ' ' '\n' | sed -n "s/^$2=\([0-9][0-9]*\)\$/\1/p"
+}
+
+# both NAME [-e RC] CMD... — run CMD natively, then under `collrun --stats-file`, each time
+# with stdin /dev/null in the fresh folder $S/NAME/work (same absolute path both times).
+# Afterwards $S/NAME/{native,collrun}.{out,err,rc}, $S/NAME/{native,collrun}.work (what each
+# run left in its folder) and $S/NAME/stats exist. PASS/FAIL NAME on identical out/err/rc.
+# The native run must exit RC (default 0) and print something (on stdout if RC is 0, else
+# on stderr), so a broken environment can never make the comparison pass vacuously.
+both() {
+  local name=$1 want=0; shift
+  if [ "$1" = -e ]; then want=$2; shift 2; fi
+  local d=$S/$name; rm -rf "$d"; mkdir -p "$d/work"
+  (cd "$d/work" && exec "$@" </dev/null >"$d/native.out" 2>"$d/native.err"); echo $? >"$d/native.rc"
+  mv "$d/work" "$d/native.work"; mkdir "$d/work"
+  (cd "$d/work" && exec "$COLLRUN" --stats-file="$d/stats" -- "$@" </dev/null >"$d/collrun.out" 2>"$d/collrun.err")
+  echo $? >"$d/collrun.rc"
+  mv "$d/work" "$d/collrun.work"
+  if [ "$(cat "$d/native.rc")" != "$want" ]; then
+    fail "$name" "native run exited $(cat "$d/native.rc"), expected $want (environment broken?)"; head -5 "$d/native.err" | sed 's/^/    /'; return 1
+  fi
+  local std=out; [ "$want" = 0 ] || std=err
+  if [ ! -s "$d/native.$std" ]; then fail "$name" "native run printed nothing on std$std"; return 1; fi
+  same_files "$name" "$d/native" "$d/collrun"
+}
+
+# same_files NAME A B — PASS/FAIL NAME on A.out/A.err/A.rc equal to B.out/B.err/B.rc.
+same_files() {
+  local name=$1 a=$2 b=$3 x bad=
+  for x in rc out err; do
+    cmp -s "$a.$x" "$b.$x" || bad="$bad $x"
+  done
+  if [ -z "$bad" ]; then pass "$name"; return 0; fi
+  fail "$name" "differs from native in:$bad (native rc=$(cat "$a.rc"), collrun rc=$(cat "$b.rc"); files in $(dirname "$a"))"
+  for x in $bad; do diff "$a.$x" "$b.$x" | head -8 | sed "s/^/    $x: /"; done
+  return 1
+}
+
+# stats NAME EXPR... — check the stats of `both NAME`: last line well formed, and every
+# EXPR (like served>0, files>0) holds. One PASS/FAIL line named NAME-stats.
+stats() {
+  local name=$1 f=$S/$1/stats e k op v got bad=; shift
+  if ! tail -n 1 "$f" 2>/dev/null | grep -Eq '^collrun-stats: trapped=[0-9]+ served=[0-9]+ filled=[0-9]+ passed=[0-9]+ negative=[0-9]+ files=[0-9]+ bytes=[0-9]+ fsops=[0-9]+$'; then
+    fail "$name-stats" "no well-formed collrun-stats line at the end of $f"; return 1
+  fi
+  for e in "$@"; do
+    k=${e%%[<>=]*}; op=${e#"$k"}; v=${op#?}; op=${op%"$v"}
+    got=$(stat_field "$f" "$k")
+    case $op in
+      '>') [ "$got" -gt "$v" ] ;; '<') [ "$got" -lt "$v" ] ;; '=') [ "$got" -eq "$v" ] ;;
+    esac || bad="$bad $k=$got(want $e)"
+  done
+  if [ -z "$bad" ]; then pass "$name-stats"; else fail "$name-stats" "$(echo $bad): $(tail -n 1 "$f")"; fi
+}

@@ -1,0 +1,83 @@
+/* Builds the seccomp program from the syscall table with libseccomp (arch handling,
+ * argument tests such as "not the AT_EMPTY_PATH fstat form"), then exports the raw BPF so
+ * the shim can install it with flags Debian's libseccomp 2.5.4 does not know
+ * (NEW_LISTENER | WAIT_KILLABLE_RECV). i386 and x32 calls are trapped by the same names
+ * and handled (never silently allowed). */
+#include "shim.h"
+#include "syscall_table.h"
+#include <errno.h>
+#include <seccomp.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+/* Credential calls that exist only in the i386 ABI: a 32-bit helper changing its ids must
+ * still switch the supervisor to checking callers. */
+static const char *const foreign_creds[] = {
+	"setuid32", "setgid32", "setreuid32", "setregid32", "setresuid32",
+	"setresgid32", "setfsuid32", "setfsgid32", "setgroups32",
+};
+
+static int add_row(scmp_filter_ctx ctx, const struct syscall_desc *d)
+{
+	int nr = seccomp_syscall_resolve_name(d->name);
+	if (nr == __NR_SCMP_ERROR)
+		nr = d->nr;   /* newer than libseccomp: native arch only */
+	switch (d->cond) {
+	case TRAP_ALWAYS:
+		return seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, nr, 0);
+	case TRAP_UNLESS_FLAG:
+		return seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, nr, 1,
+					SCMP_CMP(d->cond_arg, SCMP_CMP_MASKED_EQ, d->cond_mask, 0));
+	case TRAP_IF_FLAG:
+		for (unsigned long bit = 1; bit; bit <<= 1) {
+			if (!(d->cond_mask & bit))
+				continue;
+			int r = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, nr, 1,
+						 SCMP_CMP(d->cond_arg, SCMP_CMP_MASKED_EQ, bit, bit));
+			if (r < 0)
+				return r;
+		}
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int shim_build_filter(struct sock_fprog *prog)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	if (!ctx)
+		return -ENOMEM;
+	int err = seccomp_arch_add(ctx, SCMP_ARCH_X86);
+	if (!err)
+		err = seccomp_arch_add(ctx, SCMP_ARCH_X32);
+	for (size_t i = 0; !err && i < syscall_table_len; i++)
+		err = add_row(ctx, &syscall_table[i]);
+	for (size_t i = 0; !err && i < sizeof foreign_creds / sizeof *foreign_creds; i++) {
+		int nr = seccomp_syscall_resolve_name(foreign_creds[i]);
+		if (nr != __NR_SCMP_ERROR)
+			err = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, nr, 0);
+	}
+	int fd = -1;
+	if (!err) {
+		fd = memfd_create("collrun-bpf", MFD_CLOEXEC);
+		err = fd < 0 ? -errno : seccomp_export_bpf(ctx, fd);
+	}
+	seccomp_release(ctx);
+	if (err) {
+		if (fd >= 0)
+			close(fd);
+		return err;
+	}
+	off_t size = lseek(fd, 0, SEEK_END);
+	void *buf = size > 0 ? malloc(size) : NULL;
+	if (!buf || pread(fd, buf, size, 0) != size) {
+		free(buf);
+		close(fd);
+		return -EIO;
+	}
+	close(fd);
+	prog->len = size / sizeof(struct sock_filter);
+	prog->filter = buf;
+	return 0;
+}

@@ -1,0 +1,63 @@
+/* The child between fork and exec. After the filter is in place it makes no trapped call:
+ * only sendmsg, close, sigprocmask and execve (all untrapped), because the supervisor
+ * that would answer a trapped call is still waiting for the listener we are sending. */
+#include "shim.h"
+#include "arch.h"
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static void send_msg(int sock, int status, int err, int fd)
+{
+	struct shim_msg m = { status, err };
+	struct iovec iov = { &m, sizeof m };
+	union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } ctl;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	if (fd >= 0) {
+		memset(&ctl, 0, sizeof ctl);
+		mh.msg_control = ctl.buf;
+		mh.msg_controllen = sizeof ctl.buf;
+		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof fd);
+	}
+	while (sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 && errno == EINTR)
+		;
+}
+
+void shim_run_child(int sock, const struct sock_fprog *prog, const sigset_t *mask,
+		    const char *path, char *const argv[])
+{
+	extern char **environ;
+	pid_t parent = getppid();
+	/* If the supervisor dies, its calls would fail with ENOSYS: die with it instead. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+		_exit(125);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		send_msg(sock, SHIM_FILTER_FAILED, errno, -1);
+		_exit(125);
+	}
+	long fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+			  SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, prog);
+	if (fd >= 0) {
+		send_msg(sock, SHIM_LISTENING, 0, fd);
+		close(fd);
+	} else if (errno == EBUSY) {
+		/* Already under a collrun listener: that supervisor serves us. */
+		send_msg(sock, SHIM_NESTED, 0, -1);
+	} else {
+		send_msg(sock, SHIM_FILTER_FAILED, errno, -1);
+		_exit(125);
+	}
+	sigprocmask(SIG_SETMASK, mask, NULL);
+	execve(path, argv, environ);
+	int err = errno;
+	send_msg(sock, SHIM_EXEC_FAILED, err, -1);
+	_exit(err == ENOENT ? 127 : 126);
+}

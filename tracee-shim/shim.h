@@ -1,0 +1,18 @@
+/* tracee-shim: the few steps between fork and exec that put a program under collrun.
+ * The filter is built before fork (filter.c); the child only installs it, hands the
+ * listener to the supervisor and execs (shim.c). It dies loudly on any error. */
+#pragma once
+#include <linux/filter.h>
+#include <signal.h>
+
+/* BPF program trapping every row of syscall_table. Caller frees prog->filter. */
+int shim_build_filter(struct sock_fprog *prog);
+
+/* What the child tells the supervisor over the socket, once before exec and (only if
+ * execve fails) once after. The listener fd travels with SHIM_LISTENING. */
+enum shim_status { SHIM_LISTENING, SHIM_NESTED, SHIM_FILTER_FAILED, SHIM_EXEC_FAILED };
+struct shim_msg { int status; int err; };
+
+/* In the child: never returns. */
+__attribute__((noreturn)) void shim_run_child(int sock, const struct sock_fprog *prog,
+					      const sigset_t *mask, const char *path, char *const argv[]);
