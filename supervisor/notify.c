@@ -29,8 +29,8 @@ int notify_setup(int listener)
 	resp = resp ? resp : calloc(1, resp_size);
 	if (!req || !resp)
 		return -ENOMEM;
-	uint64_t flags = SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP;
-	if (ioctl(listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, &flags) < 0)
+	/* The flags travel as the ioctl argument itself, not through a pointer. */
+	if (ioctl(listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) < 0)
 		log_trace(1, "no SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (kernel < 6.6): answers wake another CPU");
 	return 0;
 }

@@ -4,6 +4,7 @@
 #include "log.h"
 #include "resolve.h"
 #include "tracee_mem.h"
+#include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 
@@ -23,8 +24,15 @@ bool serveable_path(struct call *c, int dirfd, uint64_t path_addr)
 	}
 	if (!caller_is_like_us(c->pid))
 		return false;
-	/* Everything above read the caller's state: make sure it is still that caller. */
-	if (!c->still_valid(c))
-		return false;
 	return policy_decide(&sup.policy, c->path, NULL) == POL_CACHE;
+}
+
+int write_answer(struct call *c, uint64_t addr, const void *buf, size_t len)
+{
+	/* Memory is addressed by pid: if the caller died and the pid was reused since we
+	 * received the call, the write would land in another process. Answers that travel by
+	 * notification id (errno, values, ADDFD) need no such check: a stale id just fails. */
+	if (!c->still_valid(c))
+		return -ESRCH;
+	return tracee_write(c->pid, addr, buf, len);
 }

@@ -18,7 +18,8 @@
 
 static bool may_write(uint64_t flags)
 {
-	return (flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC | __O_TMPFILE));
+	/* O_TMPFILE contains O_DIRECTORY's bit: test it whole. */
+	return (flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC)) || (flags & O_TMPFILE) == O_TMPFILE;
 }
 
 /* Character devices that every shell opens for writing and that cannot alias a file. */

@@ -32,7 +32,7 @@ static struct verdict serve_readlink(struct call *c, int dirfd, uint64_t path, u
 	if (s->state == SLOT_ERR)
 		return verdict_return(-s->err);
 	size_t len = s->len < (size_t)bufsiz ? s->len : (size_t)bufsiz;
-	if (s->state != SLOT_OK || tracee_write(c->pid, buf, s->target, len) < 0)
+	if (s->state != SLOT_OK || write_answer(c, buf, s->target, len) < 0)
 		return c->outcome = OUT_PASS, verdict_continue();
 	return verdict_return(len);
 }

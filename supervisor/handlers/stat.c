@@ -39,7 +39,7 @@ static struct verdict serve_stat(struct call *c, int dirfd, uint64_t path, uint6
 		fill_stat(s, c->path, nofollow);
 	if (s->state == SLOT_ERR)
 		return verdict_return(-s->err);
-	if (s->state != SLOT_OK || tracee_write(c->pid, buf, &s->st, sizeof s->st) < 0)
+	if (s->state != SLOT_OK || write_answer(c, buf, &s->st, sizeof s->st) < 0)
 		return c->outcome = OUT_PASS, verdict_continue();
 	return verdict_return(0);
 }
@@ -86,7 +86,7 @@ struct verdict h_statx(struct call *c)
 	}
 	if (i->state == SLOT_ERR)
 		return verdict_return(-i->err);
-	if (i->state != SLOT_OK || tracee_write(c->pid, c->args[4], &i->sx, sizeof i->sx) < 0)
+	if (i->state != SLOT_OK || write_answer(c, c->args[4], &i->sx, sizeof i->sx) < 0)
 		return c->outcome = OUT_PASS, verdict_continue();
 	return verdict_return(0);
 }

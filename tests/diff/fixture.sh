@@ -1,0 +1,53 @@
+# fixture.sh — sourced by run-diff.sh (deliberately not executable: tests/run.sh runs every
+# executable tests/diff/*.sh). make_fixture DIR recreates the probe's fixture tree from
+# scratch: fixed contents, modes and mtimes, so two builds of it differ only in inode
+# numbers, ctime and btime (the probe hides those in scenarios that need a fresh tree).
+
+make_fixture() {
+  local f=$1 i
+  case $f in */tests/diff/fixture) ;; *) echo "make_fixture: refusing odd path $f" >&2; return 1 ;; esac
+  rm -rf "$f"
+  mkdir -p "$f"/d1/d2/d3 "$f"/private "$f"/private2 "$f"/mutable/dir2file || return 1
+  # regular files of several sizes: 0, 13, ~63 KiB, 4097, ~2 MiB (> 1 MiB), a sparse 3 MiB
+  printf 'hello, world\n' >"$f/small.txt"
+  : >"$f/empty"
+  seq 1 12000 >"$f/medium.txt"
+  seq 1 300000 >"$f/large.txt"
+  head -c 4097 "$f/large.txt" >"$f/page-plus-one"
+  truncate -s 3M "$f/sparse"
+  printf x | dd of="$f/sparse" bs=1 seek=1048576 conv=notrunc status=none
+  printf '#!/bin/sh\necho exec.sh ran\n' >"$f/exec.sh"
+  printf 'deep file\n' >"$f/d1/d2/d3/deep.txt"
+  printf 'spaced name\n' >"$f/name with space.txt"
+  printf 'linked twice\n' >"$f/linked.txt"
+  ln "$f/linked.txt" "$f/linked-hard"
+  printf 'root only\n' >"$f/secret"
+  printf 'no permissions\n' >"$f/noperm"
+  printf 'execute only\n' >"$f/xonly"
+  printf 'inside a 0700 dir\n' >"$f/private/inner.txt"
+  ln -s inner.txt "$f/private/link"
+  printf 'inside another 0700 dir\n' >"$f/private2/inner.txt"
+  chmod 0755 "$f/exec.sh"; chmod 0600 "$f/secret"; chmod 0000 "$f/noperm"; chmod 0111 "$f/xonly"
+  chmod 0700 "$f/private" "$f/private2"
+  # symlinks: chain, loop, self loop, dangling, to dir, absolute, upward, out of the tree,
+  # a file used as a directory, and a 41-link chain (deep0 is one link too many: ELOOP)
+  ln -s chain-b "$f/chain-a"; ln -s chain-c "$f/chain-b"; ln -s small.txt "$f/chain-c"
+  ln -s loop2 "$f/loop1"; ln -s loop1 "$f/loop2"; ln -s self "$f/self"
+  ln -s nonexistent "$f/dangling"; ln -s d1 "$f/dirlink"; ln -s small.txt "$f/notdir"
+  ln -s "$f/small.txt" "$f/abslink"; ln -s ../fixture/small.txt "$f/uplink"
+  ln -s /tmp "$f/tmplink"; ln -s /proc/self "$f/procself"
+  for i in $(seq 0 39); do ln -s "deep$((i + 1))" "$f/deep$i"; done
+  ln -s small.txt "$f/deep40"
+  # files the mutating scenarios change
+  printf 'line one\n' >"$f/mutable/append.txt"
+  printf 'old contents\n' >"$f/mutable/old.txt"
+  printf 'target contents, longer\n' >"$f/mutable/target.txt"
+  printf 'to be unlinked\n' >"$f/mutable/victim.txt"
+  printf 'mode changes\n' >"$f/mutable/chmodme"
+  seq 1 1000 >"$f/mutable/trunc1.txt"
+  seq 1 500 >"$f/mutable/trunc2.txt"
+  printf 'dir becomes file\n' >"$f/mutable/dir2file/inner.txt"
+  printf 'before the child\n' >"$f/mutable/bychild.txt"
+  printf '0123456789\n' >"$f/mutable/shared.txt"
+  find "$f" -exec touch -h -d @1600000000 {} +
+}

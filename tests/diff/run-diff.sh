@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# run-diff.sh — differential tests. Every probe scenario (probe --list), dynamic and static,
+# runs natively twice (proving the scenario itself is deterministic) and once under
+# `collrun --cache=FIXTURE`; stdout, stderr and exit status must be byte-identical, and
+# scenarios that read fixture files must show served+filled > 0 in --stats-file.
+# Prints PASS/FAIL/SKIP lines (see doc/TESTING.md); exits 1 if any FAIL.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+SRC=${SRC:-$(cd "$here/../.." && pwd)}
+BUILD=${BUILD:-$SRC/build}
+COLLRUN=${COLLRUN:-$BUILD/collrun}
+. "$here/fixture.sh"
+FIX=$BUILD/tests/diff/fixture
+OUT=$BUILD/tests/diff/out
+NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups --)
+fails=0
+rm -rf "$OUT"; mkdir -p "$OUT"
+
+# run DIR CMD...: stdout, stderr, exit status of CMD into DIR (stdin empty, no `_` in env)
+run() {
+  local d=$1; shift
+  mkdir -p "$d"
+  timeout -k 10 300 env -u _ "$@" </dev/null >"$d/out" 2>"$d/err"; echo $? >"$d/rc"
+}
+
+# compare A B: prints nothing when A and B match, else what differs first (one line)
+compare() {
+  local x what=""
+  for x in rc out err; do
+    cmp -s "$1/$x" "$2/$x" && continue
+    what+="$x: $(diff -U0 "$1/$x" "$2/$x" | sed '1,2d' | head -5 | cut -c1-160 | tr '\n' '|') "
+  done
+  printf '%s' "$what"
+}
+
+# stats DIR: served+filled from the last line of DIR/stats ("" if missing or malformed)
+stats() {
+  local l
+  l=$(tail -n 1 "$1/stats" 2>/dev/null)
+  [[ $l =~ served=([0-9]+).*filled=([0-9]+) ]] && echo $((BASH_REMATCH[1] + BASH_REMATCH[2]))
+}
+
+result() { # result STATUS NAME [WHY]
+  echo "$1: $2${3:+: $3}"
+  [ "$1" = FAIL ] && fails=$((fails + 1))
+  return 0
+}
+
+# The comparator must be able to fail, or every PASS below means nothing.
+mkdir -p "$OUT/self/a" "$OUT/self/b" "$OUT/self/c"
+printf 'x = 0\ny = 1\n' >"$OUT/self/a/out"; printf 'x = 0\ny = -1 ENOENT\n' >"$OUT/self/b/out"
+cp "$OUT/self/a/out" "$OUT/self/c/out"
+for d in a b c; do : >"$OUT/self/$d/err"; echo 0 >"$OUT/self/$d/rc"; done
+if [ -n "$(compare "$OUT/self/a" "$OUT/self/b")" ] && [ -z "$(compare "$OUT/self/a" "$OUT/self/c")" ]; then
+  result PASS diff/comparator-detects-difference
+else
+  result FAIL diff/comparator-detects-difference "compare() cannot tell outputs apart"
+fi
+
+for p in probe probe-static; do
+  [ -x "$BUILD/tests/diff/$p" ] || { result FAIL diff/build "$BUILD/tests/diff/$p not built (make test-bins)"; exit 1; }
+done
+if [ ! -x "$COLLRUN" ]; then
+  result FAIL diff/collrun "$COLLRUN does not exist yet (make all)"
+  exit 1
+fi
+make_fixture "$FIX" || { result FAIL diff/fixture "cannot create $FIX"; exit 1; }
+
+# check NAME FLAGS DIR: compare native, native2, collrun runs in DIR and print the result
+check() {
+  local name=$1 flags=$2 d=$3 why n
+  why=$(compare "$d/native" "$d/native2")
+  if [ -n "$why" ]; then result FAIL "$name" "native runs differ (scenario not deterministic): $why"; return; fi
+  why=$(compare "$d/native" "$d/collrun")
+  if [ -n "$why" ]; then
+    if [[ $flags == *k* ]]; then result SKIP "$name" "differs by design (man/collrun.1): $why"
+    else result FAIL "$name" "$why"; fi
+    return
+  fi
+  n=$(stats "$d/collrun")
+  if [ -z "$n" ]; then result FAIL "$name" "no collrun-stats line in $d/collrun/stats"; return; fi
+  if [[ $flags == *s* ]] && [ "$n" = 0 ]; then result FAIL "$name" "served+filled = 0: nothing came from the cache"; return; fi
+  result PASS "$name"
+}
+
+# scenario NAME FLAGS WRAP-NATIVE WRAP-COLLRUN-OUTER WRAP-COLLRUN-INNER PROBE-SCENARIO
+# (wrappers are names of arrays, "none" for no wrapper)
+none=()
+scenario() {
+  local name=$1 flags=$2 wn=$3 wo=$4 wi=$5 sc=$6 build probe d r
+  local -n wrapn=$wn wrapo=$wo wrapi=$wi
+  for build in dynamic static; do
+    probe=$BUILD/tests/diff/probe; [ $build = static ] && probe+=-static
+    d=$OUT/$name/$build
+    mkdir -p "$d/collrun"; chmod 0777 "$d/collrun"  # writable for a collrun run as nobody
+    for r in native native2; do
+      [[ $flags == *m* ]] && make_fixture "$FIX"
+      run "$d/$r" "${wrapn[@]}" "$probe" "$sc" "$FIX"
+    done
+    [[ $flags == *m* ]] && make_fixture "$FIX"
+    run "$d/collrun" "${wrapo[@]}" "$COLLRUN" --stats-file="$d/collrun/stats" --cache="$FIX" -- \
+      "${wrapi[@]}" "$probe" "$sc" "$FIX"
+    check "diff/$name/$build" "$flags" "$d"
+  done
+}
+
+while read -r sc flags; do
+  [[ $flags == *h* ]] && continue
+  scenario "$sc" "$flags" none none none "$sc"
+done < <("$BUILD/tests/diff/probe" --list)
+
+# The whole job as nobody: collrun started by setpriv, and collrun (root) starting setpriv.
+if [ "$(id -u)" != 0 ] || ! command -v setpriv >/dev/null; then
+  result SKIP diff/unpriv "needs root and setpriv to switch to uid 65534"
+else
+  scenario unpriv-setpriv-outer m NOBODY NOBODY none unpriv
+  scenario unpriv-setpriv-inner m NOBODY none NOBODY unpriv
+fi
+
+[ "$fails" = 0 ]
