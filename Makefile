@@ -2,9 +2,12 @@
 VERSION   := 0.1.0
 PREFIX    ?= /usr/local
 DESTDIR   ?=
-BUILD     ?= build
-CC        ?= gcc
 SANITIZE  ?= 0
+ifeq ($(SANITIZE),1)
+BUILD     ?= build-asan
+else
+BUILD     ?= build
+endif
 
 # Debian packages: build, tests, benchmarks. `make deps` installs them (root) or prints the line.
 DEB_PKGS  := gcc make pkg-config libseccomp-dev libcriterion-dev busybox-static \
