@@ -113,7 +113,11 @@ static int failed_start(pid_t pid, int code)
 static int start(const struct options *o, const char *path, pid_t *pidp)
 {
 	struct sock_fprog prog;
-	int err = shim_build_filter(&prog);
+	int err = shim_kernel_support();
+	if (err == -ENOSYS || err == -EINVAL || err == -EOPNOTSUPP)
+		return log_err(err, "this kernel lacks seccomp user notification (collrun needs Linux >= 5.19)"),
+		       EXIT_NO_NOTIFY;
+	err = shim_build_filter(&prog);
 	if (err)
 		return log_err(err, "cannot build the seccomp filter"), EXIT_FAILURE_COLLRUN;
 	sigset_t fwd, old;

@@ -8,7 +8,10 @@
 #include <errno.h>
 #include <seccomp.h>
 #include <stdlib.h>
+#include <linux/seccomp.h>
+#include <stdint.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* Credential calls that exist only in the i386 ABI: a 32-bit helper changing its ids must
@@ -41,6 +44,14 @@ static int add_row(scmp_filter_ctx ctx, const struct syscall_desc *d)
 		return 0;
 	}
 	return -EINVAL;
+}
+
+int shim_kernel_support(void)
+{
+	uint32_t action = SECCOMP_RET_USER_NOTIF;
+	if (syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action) < 0)
+		return -errno;
+	return 0;
 }
 
 int shim_build_filter(struct sock_fprog *prog)

@@ -5,6 +5,9 @@
 #include <linux/filter.h>
 #include <signal.h>
 
+/* 0 if the kernel offers seccomp user notification, else -errno (ENOSYS: no seccomp;
+ * EOPNOTSUPP/EINVAL: no SECCOMP_RET_USER_NOTIF, Linux < 5.0). */
+int shim_kernel_support(void);
 /* BPF program trapping every row of syscall_table. Caller frees prog->filter. */
 int shim_build_filter(struct sock_fprog *prog);
 
