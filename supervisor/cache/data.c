@@ -46,11 +46,12 @@ static int new_memfd(const char *path)
 	return fd < 0 ? -errno : fd;
 }
 
-static int copy_all(int dst, int src, off_t size, uint64_t *fsops)
+static int copy_range(int dst, int src, off_t off, off_t end, uint64_t *fsops)
 {
-	off_t off = 0;
-	while (off < size) {
-		ssize_t n = sendfile(dst, src, &off, size - off);
+	if (lseek(dst, off, SEEK_SET) < 0)
+		return -errno;
+	while (off < end) {
+		ssize_t n = sendfile(dst, src, &off, end - off);
 		(*fsops)++;
 		if (n < 0) {
 			if (errno == EINTR)
@@ -61,6 +62,28 @@ static int copy_all(int dst, int src, off_t size, uint64_t *fsops)
 			return -EIO;   /* file shrank under us: don't serve a torn copy */
 	}
 	return 0;
+}
+
+/* Copy only the data extents, so holes stay holes: SEEK_DATA/SEEK_HOLE on a served
+ * descriptor answer as on the file, and a sparse file costs no memory for its holes. */
+static int copy_all(int dst, int src, off_t size, uint64_t *fsops)
+{
+	off_t off = 0;
+	while (off < size) {
+		off_t data = lseek(src, off, SEEK_DATA);
+		if (data < 0 && errno == ENXIO)
+			break;   /* only a hole remains */
+		if (data < 0)
+			return copy_range(dst, src, off, size, fsops);   /* no hole support: copy all */
+		off_t hole = lseek(src, data, SEEK_HOLE);
+		if (hole < 0 || hole > size)
+			hole = size;
+		int err = copy_range(dst, src, data, hole, fsops);
+		if (err)
+			return err;
+		off = hole;
+	}
+	return ftruncate(dst, size) < 0 ? -errno : 0;
 }
 
 static int fill(struct data_store *d, int srcfd, const struct stat *st, const char *path,

@@ -3,6 +3,7 @@
 #include "handlers/common.h"
 #include "handlers/handlers.h"
 #include "arch.h"
+#include "handlers/walk.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -19,12 +20,17 @@ static struct verdict serve_access(struct call *c, int dirfd, uint64_t path, int
 		return verdict_continue();
 	c->outcome = i->state == SLOT_EMPTY ? OUT_FILL : OUT_HIT;
 	if (i->state == SLOT_EMPTY) {
-		long r = syscall(SYS_faccessat2, AT_FDCWD, c->path, mode, flags);
-		sup.stats.fsops++;
-		if (r == 0)
+		int fd = walk_path(c->path, flags & AT_SYMLINK_NOFOLLOW, &sup.stats.fsops);
+		int err = fd >= 0 ? (syscall(SYS_faccessat2, fd, "", mode, (flags & AT_EACCESS) | AT_EMPTY_PATH) < 0 ? errno : 0)
+				  : -fd;
+		if (fd >= 0)
+			close(fd);
+		if (fd == WALK_NOT_PLAIN)
+			i->state = SLOT_PASS;
+		else if (err == 0)
 			i->state = SLOT_OK;
-		else if (cacheable_errno(errno) || errno == EROFS)
-			i->state = SLOT_ERR, i->err = errno;
+		else if (cacheable_errno(err) || err == EROFS)
+			i->state = SLOT_ERR, i->err = err;
 	}
 	if (i->state == SLOT_OK)
 		return verdict_return(0);

@@ -5,6 +5,7 @@
 #include "handlers/common.h"
 #include "handlers/handlers.h"
 #include "arch.h"
+#include "handlers/walk.h"
 #include "resolve.h"
 #include "tracee_mem.h"
 #include <errno.h>
@@ -53,11 +54,12 @@ static struct verdict note_write_open(struct call *c, int dirfd, uint64_t path, 
 
 static void fill_open(struct open_slot *s, const char *path, bool nofollow)
 {
-	int fd = open(path, O_PATH | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0));
-	sup.stats.fsops++;
+	int fd = walk_path(path, nofollow, &sup.stats.fsops);
 	if (fd < 0) {
-		if (cacheable_errno(errno))
-			s->state = SLOT_ERR, s->err = errno;
+		if (fd == WALK_NOT_PLAIN)
+			s->state = SLOT_PASS;
+		else if (cacheable_errno(-fd))
+			s->state = SLOT_ERR, s->err = -fd;
 		return;
 	}
 	struct stat st;

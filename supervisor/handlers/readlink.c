@@ -2,7 +2,7 @@
  * unterminated, and that count, like the kernel. */
 #include "handlers/common.h"
 #include "handlers/handlers.h"
-#include "tracee_mem.h"
+#include "handlers/walk.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -22,10 +22,15 @@ static struct verdict serve_readlink(struct call *c, int dirfd, uint64_t path, u
 	c->outcome = s->state == SLOT_EMPTY ? OUT_FILL : OUT_HIT;
 	if (s->state == SLOT_EMPTY) {
 		char target[PATH_MAX];
-		ssize_t n = readlink(c->path, target, sizeof target);
-		sup.stats.fsops++;
-		if (n < 0 && cacheable_errno(errno))
-			s->state = SLOT_ERR, s->err = errno;
+		int fd = walk_path(c->path, true, &sup.stats.fsops);
+		ssize_t n = fd >= 0 ? readlinkat(fd, "", target, sizeof target) : -1;
+		int err = fd >= 0 ? errno : -fd;
+		if (fd >= 0)
+			close(fd);
+		if (fd == WALK_NOT_PLAIN)
+			s->state = SLOT_PASS;
+		else if (n < 0 && (err == ENOENT && fd >= 0 ? (err = EINVAL) : err, cacheable_errno(err)))
+			s->state = SLOT_ERR, s->err = err;
 		else if (n >= 0 && (s->target = malloc(n + 1)))
 			memcpy(s->target, target, n), s->len = n, s->state = SLOT_OK;
 	}

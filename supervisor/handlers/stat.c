@@ -2,7 +2,7 @@
  * through), statx. The cached struct is the kernel's own bytes, written back verbatim. */
 #include "handlers/common.h"
 #include "handlers/handlers.h"
-#include "tracee_mem.h"
+#include "handlers/walk.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -12,15 +12,19 @@
 
 static void fill_stat(struct stat_slot *s, const char *path, bool nofollow)
 {
-	long r = syscall(SYS_newfstatat, AT_FDCWD, path, &s->st, nofollow ? AT_SYMLINK_NOFOLLOW : 0);
-	sup.stats.fsops++;
-	if (r < 0) {
-		if (cacheable_errno(errno)) {
-			s->state = SLOT_ERR;
-			s->err = errno;
-		}
+	int fd = walk_path(path, nofollow, &sup.stats.fsops);
+	if (fd < 0) {
+		if (fd == WALK_NOT_PLAIN)
+			s->state = SLOT_PASS;
+		else if (cacheable_errno(-fd))
+			s->state = SLOT_ERR, s->err = -fd;
 		return;
 	}
+	/* fstat of the walked descriptor: the very bytes stat(path) gives, one walk only. */
+	long r = syscall(SYS_newfstatat, fd, "", &s->st, AT_EMPTY_PATH);
+	close(fd);
+	if (r < 0)
+		return;
 	/* A file the job writes changes under us: keep answering it from the kernel. */
 	s->state = S_ISREG(s->st.st_mode) && inode_set_has(&sup.written, s->st.st_dev, s->st.st_ino)
 			   ? SLOT_PASS : SLOT_OK;
@@ -75,10 +79,14 @@ struct verdict h_statx(struct call *c)
 		return verdict_continue();
 	c->outcome = i->state == SLOT_EMPTY ? OUT_FILL : OUT_HIT;
 	if (i->state == SLOT_EMPTY) {
-		long r = syscall(SYS_statx, AT_FDCWD, c->path, flags, mask, &i->sx);
-		sup.stats.fsops++;
-		if (r < 0 && cacheable_errno(errno))
-			i->state = SLOT_ERR, i->err = errno;
+		int fd = walk_path(c->path, flags & AT_SYMLINK_NOFOLLOW, &sup.stats.fsops);
+		long r = fd >= 0 ? syscall(SYS_statx, fd, "", flags | AT_EMPTY_PATH, mask, &i->sx) : -1;
+		if (fd >= 0)
+			close(fd);
+		if (fd == WALK_NOT_PLAIN)
+			i->state = SLOT_PASS;
+		else if (fd < 0 && cacheable_errno(-fd))
+			i->state = SLOT_ERR, i->err = -fd;
 		else if (r == 0)
 			i->state = S_ISREG(i->sx.stx_mode) &&
 					   inode_set_has(&sup.written, makedev(i->sx.stx_dev_major, i->sx.stx_dev_minor), i->sx.stx_ino)

@@ -18,6 +18,8 @@ make_fixture() {
   printf x | dd of="$f/sparse" bs=1 seek=1048576 conv=notrunc status=none
   printf '#!/bin/sh\necho exec.sh ran\n' >"$f/exec.sh"
   printf 'deep file\n' >"$f/d1/d2/d3/deep.txt"
+  printf 'sibling of d3\n' >"$f/d1/d2/sibling.txt"
+  printf 'newline in name\n' >"$f/nl"$'\n'"name"
   printf 'spaced name\n' >"$f/name with space.txt"
   printf 'linked twice\n' >"$f/linked.txt"
   ln "$f/linked.txt" "$f/linked-hard"
@@ -38,6 +40,9 @@ make_fixture() {
   ln -s /tmp "$f/tmplink"; ln -s /proc/self "$f/procself"
   for i in $(seq 0 39); do ln -s "deep$((i + 1))" "$f/deep$i"; done
   ln -s small.txt "$f/deep40"
+  ln -s d1/d2/d3 "$f/d3link"        # d3link/.. is d1/d2, not the fixture root
+  ln -s "$(printf 'x%.0s' $(seq 4000))" "$f/longtarget"                  # dangling, 4000 bytes
+  ln -s "$(printf './%.0s' $(seq 2000))small.txt" "$f/longtarget2"       # 4009 bytes, resolves
   # files the mutating scenarios change
   printf 'line one\n' >"$f/mutable/append.txt"
   printf 'old contents\n' >"$f/mutable/old.txt"
@@ -49,5 +54,12 @@ make_fixture() {
   printf 'dir becomes file\n' >"$f/mutable/dir2file/inner.txt"
   printf 'before the child\n' >"$f/mutable/bychild.txt"
   printf '0123456789\n' >"$f/mutable/shared.txt"
+  printf 'alias\n' >"$f/mutable/alias-a"; ln "$f/mutable/alias-a" "$f/mutable/alias-b"
+  ln -s alias-a "$f/mutable/symalias"
+  printf 'creat truncates me\n' >"$f/mutable/creatme"
+  printf 'via /proc/self/fd\n' >"$f/mutable/viaproc"
+  printf 'swap one\n' >"$f/mutable/swap1"; printf 'swap two, longer\n' >"$f/mutable/swap2"
+  ln -s swap2 "$f/mutable/flip"
+  mkdir "$f/mutable/cwdir"; printf 'in cwdir\n' >"$f/mutable/cwdir/f"
   find "$f" -exec touch -h -d @1600000000 {} +
 }

@@ -7,7 +7,9 @@
  * printed: atime, ctime, and dev/ino/nlink of opened descriptors (a served fd is a memfd).
  * --list prints "name flags": s = a fixture file is read (expect served+filled > 0),
  * m = mutates the fixture (ino/mtime/btime hidden: the fixture is recreated per run),
- * h = helper, not run on its own, k = differs by design (reported as SKIP when it differs). x86_64 only (uses SYS_open, SYS_stat, ...). */
+ * h = helper, not run on its own, k = differs by design (reported as SKIP when it differs),
+ * e = may differ only by EINTR from a signal that arrives before collrun receives the call
+ * (documented; every other result must match). x86_64 only (uses SYS_open, SYS_stat, ...). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -250,11 +253,38 @@ static void s_basic(void)
 	battery("\"\" (empty string)", "");
 }
 
+/* statx masks and flags: one cached answer must not stand in for another request */
+static void s_statx(void)
+{
+	struct { unsigned m; const char *n; } mk[] = {
+		{ 0, "0" }, { STATX_SIZE, "SIZE" }, { STATX_TYPE | STATX_MODE, "TYPE|MODE" },
+		{ STATX_ALL | STATX_DIOALIGN, "ALL|DIOALIGN" }, { STATX_MNT_ID, "MNT_ID" },
+		{ 0x40000000, "0x40000000" }, { 0x80000000u, "RESERVED" } };
+	struct { int f; const char *n; } fl[] = {
+		{ 0, "0" }, { AT_STATX_FORCE_SYNC, "FORCE_SYNC" }, { AT_STATX_DONT_SYNC, "DONT_SYNC" },
+		{ AT_STATX_FORCE_SYNC | AT_STATX_DONT_SYNC, "FORCE|DONT_SYNC" }, { AT_NO_AUTOMOUNT, "NO_AUTOMOUNT" },
+		{ 0x8000000, "0x8000000" } };
+	const char *p[] = { "small.txt", "d1", "chain-a", "missing", "empty" };
+	struct statx sx;
+	struct stat st;
+	for (size_t i = 0; i < sizeof p / sizeof *p; i++) {
+		for (size_t m = 0; m < sizeof mk / sizeof *mk; m++)
+			if (!C(syscall(SYS_statx, AT_FDCWD, A(p[i]), 0, mk[m].m, &sx), "statx(%s, 0, %s)", p[i], mk[m].n))
+				pstx(&sx);
+		for (size_t f = 0; f < sizeof fl / sizeof *fl; f++)
+			if (!C(syscall(SYS_statx, AT_FDCWD, A(p[i]), fl[f].f, STATX_BASIC_STATS, &sx), "statx(%s, %s, BASIC)", p[i], fl[f].n))
+				pstx(&sx);
+		C(syscall(SYS_newfstatat, AT_FDCWD, A(p[i]), &st, 0x1), "newfstatat(%s, flags=0x1)", p[i]);
+		if (!C(syscall(SYS_newfstatat, AT_FDCWD, A(p[i]), &st, AT_NO_AUTOMOUNT), "newfstatat(%s, AT_NO_AUTOMOUNT)", p[i]))
+			pst(&st);
+	}
+}
+
 static void s_notdir(void)
 {
 	const char *p[] = { "small.txt/x", "small.txt/", "small.txt/.", "small.txt/..", "notdir/x",
 			    "notdir/", "d1/../small.txt", "d1/./d2/../d2//d3/deep.txt", "dangling/x",
-			    "d1/d2/d3/deep.txt/", "d1/" };
+			    "d1/d2/d3/deep.txt/", "d1/", "chain-a/", "chain-a/." };
 	for (size_t i = 0; i < sizeof p / sizeof *p; i++)
 		BAT(p[i]);
 }
@@ -269,7 +299,9 @@ static void s_eloop(void)
 static void s_symlinks(void)
 {
 	const char *p[] = { "chain-a", "chain-b", "chain-c", "abslink", "uplink", "dirlink",
-			    "dirlink/", "dirlink/d2/d3/deep.txt", "dangling", "dangling/", "tmplink" };
+			    "dirlink/", "dirlink/d2/d3/deep.txt", "dangling", "dangling/", "tmplink",
+			    "d3link/../sibling.txt", "d3link/../../d2/d3/deep.txt", "longtarget", "longtarget2",
+			    "nl\nname" };
 	char buf[64];
 	for (size_t i = 0; i < sizeof p / sizeof *p; i++)
 		BAT(p[i]);
@@ -604,6 +636,10 @@ static void s_read(void)
 			munmap(m, 4096);
 		close(fd);
 	}
+}
+
+static void s_sparse(void) /* a file with holes: SEEK_DATA/SEEK_HOLE see them */
+{
 	int fd = C(syscall(SYS_open, A("sparse"), O_RDONLY), "open(sparse)");
 	C(lseek(fd, 0, SEEK_DATA), "  lseek(0, SEEK_DATA)");
 	C(lseek(fd, 0, SEEK_HOLE), "  lseek(0, SEEK_HOLE)");
@@ -918,6 +954,196 @@ static void s_mutate(void)
 	C(link(A("mutable/bychild.txt"), A("mutable/hard")), "link(mutable/bychild.txt, mutable/hard)");
 	sstat("mutable/bychild.txt");
 	openread("mutable/hard");
+}
+
+/* changes made under another name, or through a descriptor collrun never saw opened */
+static void s_mutate_alias(void)
+{
+	char proc[64];
+	sstat("mutable/alias-a");
+	sstat("mutable/symalias");
+	openread("mutable/alias-a");
+	int fd = C(syscall(SYS_open, A("mutable/alias-b"), O_WRONLY | O_APPEND), "open(mutable/alias-b [hard link of alias-a], O_APPEND)");
+	C(write(fd, "via b\n", 6), "write(6)");
+	close(fd);
+	sstat("mutable/alias-a");
+	sstat("mutable/symalias");
+	openread("mutable/alias-a");
+	fd = C(syscall(SYS_open, A("mutable/symalias"), O_WRONLY | O_APPEND), "open(mutable/symalias, O_APPEND)");
+	C(write(fd, "via symlink\n", 12), "write(12)");
+	close(fd);
+	sstat("mutable/alias-b");
+	openread("mutable/alias-b");
+	/* creat(2) is not in the trapped list */
+	sstat("mutable/creatme");
+	openread("mutable/creatme");
+	fd = C(syscall(SYS_creat, A("mutable/creatme"), 0644), "creat(mutable/creatme)");
+	C(write(fd, "xy\n", 3), "write(3)");
+	close(fd);
+	sstat("mutable/creatme");
+	openread("mutable/creatme");
+	/* reopen an O_PATH descriptor for writing through /proc/self/fd */
+	sstat("mutable/viaproc");
+	openread("mutable/viaproc");
+	int op = C(syscall(SYS_open, A("mutable/viaproc"), O_PATH), "open(mutable/viaproc, O_PATH)");
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", op);
+	fd = C(syscall(SYS_open, proc, O_WRONLY | O_APPEND), "open(/proc/self/fd/N, O_WRONLY|O_APPEND)");
+	C(write(fd, "via proc\n", 9), "write(9)");
+	close(fd), close(op);
+	sstat("mutable/viaproc");
+	openread("mutable/viaproc");
+	/* renameat2 RENAME_EXCHANGE swaps two cached files */
+	openread("mutable/swap1");
+	openread("mutable/swap2");
+	C(syscall(SYS_renameat2, AT_FDCWD, A("mutable/swap1"), AT_FDCWD, A("mutable/swap2"), RENAME_EXCHANGE),
+	  "renameat2(mutable/swap1, mutable/swap2, RENAME_EXCHANGE)");
+	openread("mutable/swap1");
+	openread("mutable/swap2");
+	sstat("mutable/swap1");
+	/* a symlink replaced by rename */
+	char buf[64];
+	rl(C(syscall(SYS_readlink, A("mutable/flip"), buf, sizeof buf), "readlink(mutable/flip)"), buf);
+	openread("mutable/flip");
+	C(symlink("swap1", A("mutable/flip.new")), "symlink(swap1, mutable/flip.new)");
+	C(rename(A("mutable/flip.new"), A("mutable/flip")), "rename(mutable/flip.new, mutable/flip)");
+	rl(C(syscall(SYS_readlink, A("mutable/flip"), buf, sizeof buf), "readlink(mutable/flip)"), buf);
+	openread("mutable/flip");
+}
+
+/* the current directory is renamed, replaced and removed while relative look-ups go on */
+static void s_cwd_moves(void)
+{
+	char buf[PATH_MAX];
+	C(chdir(A("mutable/cwdir")), "chdir(mutable/cwdir)");
+	battery("f", "f");
+	C(rename(A("mutable/cwdir"), A("mutable/cwdir2")), "rename(mutable/cwdir, mutable/cwdir2)");
+	battery("f", "f");
+	C(mkdir(A("mutable/cwdir"), 0755), "mkdir(mutable/cwdir)");
+	C(close(open(A("mutable/cwdir/g"), O_WRONLY | O_CREAT, 0644)), "creat(mutable/cwdir/g)");
+	battery("f", "f");
+	battery("g", "g");
+	if (getcwd(buf, sizeof buf))
+		printf("getcwd -> "), relfix(buf, strlen(buf)), printf("\n");
+	C(unlink(A("mutable/cwdir2/f")), "unlink(mutable/cwdir2/f)");
+	C(rmdir(A("mutable/cwdir2")), "rmdir(mutable/cwdir2)");
+	battery("f", "f");
+	battery(".", ".");
+	battery("..", "..");
+	C(syscall(SYS_open, "new", O_WRONLY | O_CREAT, 0644), "open(new, O_CREAT) in removed cwd");
+}
+
+/* A private mount name space: what a cached path names changes under the job's feet. */
+static void s_mountns(void)
+{
+	if (geteuid() != 0) {
+		printf("not root: no mount name space\n");
+		return;
+	}
+	openread("small.txt");
+	sstat("d1/d2/d3/deep.txt");
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct stat st;
+		if (C(unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS)") ||
+		    C(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), "mount(/, MS_REC|MS_PRIVATE)"))
+			_exit(1);
+		C(mount(A("medium.txt"), A("small.txt"), NULL, MS_BIND, NULL), "mount(medium.txt, small.txt, MS_BIND)");
+		openread("small.txt");
+		sstat("small.txt");
+		C(mount("tmpfs", A("d1"), "tmpfs", 0, "size=64k,mode=0710"), "mount(tmpfs, d1, mode=0710)");
+		if (!C(syscall(SYS_stat, A("d1"), &st), "stat(d1)"))
+			printf("  mode=0%o\n", st.st_mode); /* a tmpfs has its own dev/ino/times */
+		BAT("d1/d2/d3/deep.txt");
+		C(umount2(A("d1"), 0), "umount(d1)");
+		sstat("d1/d2/d3/deep.txt");
+		fflush(stdout);
+		_exit(0);
+	}
+	int st;
+	waitpid(pid, &st, 0);
+	printf("child exit=%d\n", WEXITSTATUS(st));
+	openread("small.txt"); /* the parent's name space never changed */
+	sstat("d1/d2/d3/deep.txt");
+}
+
+/* one thread alone drops to nobody (raw syscalls: glibc would change every thread) */
+static void *tcreds_main(void *arg)
+{
+	(void)arg;
+	C(syscall(SYS_setgroups, 0, NULL), "thread: setgroups(0)");
+	C(syscall(SYS_setresgid, 65534, 65534, 65534), "thread: setresgid(65534)");
+	C(syscall(SYS_setresuid, 65534, 65534, 65534), "thread: setresuid(65534)");
+	BAT("secret");
+	BAT("private/inner.txt");
+	openread("small.txt");
+	return NULL;
+}
+
+static void s_thread_creds(void)
+{
+	pthread_t t;
+	if (geteuid() != 0) {
+		printf("not root\n");
+		return;
+	}
+	openread("secret");
+	openread("private/inner.txt");
+	pthread_create(&t, NULL, tcreds_main, NULL);
+	pthread_join(t, NULL);
+	openread("secret"); /* the main thread is still root */
+	openread("private/inner.txt");
+	sstat("private/inner.txt");
+}
+
+static void s_vfork(void)
+{
+	static volatile long r1, r2, e1, e2;
+	static struct stat st;
+	pid_t pid = vfork();
+	if (pid == 0) {
+		r1 = syscall(SYS_stat, A("chain-a"), &st), e1 = errno;
+		r2 = syscall(SYS_open, A("missing"), O_RDONLY), e2 = errno;
+		_exit(0);
+	}
+	waitpid(pid, NULL, 0);
+	printf("vfork child: stat(chain-a) = %ld %s, open(missing) = %ld %s\n", r1, r1 ? en(e1) : "", r2, r2 < 0 ? en(e2) : "");
+	pst(&st);
+	openread("chain-a");
+}
+
+static void s_kill(void) /* a child killed while it makes trapped calls; we carry on */
+{
+	int p[2];
+	if (pipe(p))
+		return;
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct stat st;
+		for (long i = 0;; i++) {
+			syscall(SYS_stat, A("small.txt"), &st);
+			int fd = syscall(SYS_open, A("large.txt"), O_RDONLY);
+			close(fd);
+			if (i == 100 && write(p[1], "r", 1) != 1)
+				_exit(1);
+		}
+	}
+	char c;
+	C(read(p[0], &c, 1), "read(ready pipe)");
+	C(kill(pid, SIGKILL), "kill(child, SIGKILL)");
+	int st;
+	waitpid(pid, &st, 0);
+	printf("child killed by signal %d\n", WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+	BAT("small.txt");
+	openread("large.txt");
+}
+
+static void s_signal_exit(void)
+{
+	openread("small.txt");
+	fflush(stdout);
+	raise(SIGUSR1); /* default action: terminate */
 }
 
 static void s_write_while_open(void)
@@ -1304,25 +1530,29 @@ static void s_exitcode(void)
 }
 
 static const struct { const char *name, *flags; void (*fn)(void); } scenarios[] = {
-	{ "basic", "s", s_basic },          { "notdir", "s", s_notdir },
+	{ "basic", "s", s_basic },          { "statx", "s", s_statx },          { "notdir", "s", s_notdir },
 	{ "eloop", "s", s_eloop },          { "symlinks", "s", s_symlinks },
 	{ "dirfd", "s", s_dirfd },          { "cwd", "s", s_cwd },
-	{ "nofollow", "s", s_nofollow },    { "directory", "s", s_directory },
-	{ "opath", "s", s_opath },          { "openat2", "s", s_openat2 },
+	{ "nofollow", "s", s_nofollow },    { "directory", "", s_directory },
+	{ "opath", "", s_opath },           { "openat2", "", s_openat2 },
 	{ "badptr", "s", s_badptr },        { "longpath", "s", s_longpath },
-	{ "read", "s", s_read },            { "offsets", "s", s_offsets },
+	{ "read", "s", s_read },            { "sparse", "s", s_sparse },            { "offsets", "s", s_offsets },
 	{ "mmap", "s", s_mmap },            { "fstat", "s", s_fstat },
 	{ "cloexec", "s", s_cloexec },      { "exec", "s", s_exec },
 	{ "exec-child", "h", s_exec_child }, { "mutate", "sm", s_mutate },
-	{ "write-while-open", "sm", s_write_while_open },
+	{ "mutate-alias", "sm", s_mutate_alias }, { "mountns", "s", s_mountns },
+	{ "write-while-open", "smk", s_write_while_open },
 	{ "threads", "s", s_threads },      { "thread-cwd", "s", s_thread_cwd },
 	{ "sigalrm-restart", "s", s_sigalrm_restart },
-	{ "sigalrm-norestart", "s", s_sigalrm_norestart },
+	{ "sigalrm-norestart", "se", s_sigalrm_norestart },
 	{ "access", "s", s_access },         { "eacces", "sm", s_eacces },
 	{ "unpriv", "hm", s_unpriv },        { "chroot", "s", s_chroot },
 	{ "procself", "", s_procself },     { "fds", "s", s_fds },
 	{ "env", "", s_env },               { "fd-empty-path", "s", s_fd_empty_path },
 	{ "fd-identity", "sk", s_fd_identity },      { "exitcode", "s", s_exitcode },
+	{ "signal-exit", "s", s_signal_exit }, { "cwd-moves", "sm", s_cwd_moves },
+	{ "thread-creds", "s", s_thread_creds }, { "vfork", "s", s_vfork },
+	{ "kill", "s", s_kill },
 };
 
 int main(int argc, char **argv)

@@ -9,7 +9,7 @@ COLLRUN=${COLLRUN:-$BUILD/collrun}
 T=$(basename "$0" .sh)                       # this script's name: integration/$T/<check>
 S=$BUILD/tests/integration/$T                # scratch folder of this script (never /tmp)
 rm -rf "$S" && mkdir -p "$S" || { echo "FAIL: integration/$T: cannot create $S"; exit 1; }
-FAILED=0
+FAILED=0 CR_OPTS=()
 ulimit -c 0                                   # signal tests must not leave core files
 export LC_ALL=C PYTHONDONTWRITEBYTECODE=1 PYTHONHASHSEED=0
 
@@ -23,6 +23,7 @@ need_collrun() {
   if [ ! -x "$COLLRUN" ]; then fail setup "no collrun binary at $COLLRUN"; finish; fi
   "$COLLRUN" -- /bin/true >"$S/.probe" 2>&1; local rc=$?
   if [ "$rc" = 123 ]; then skip all "kernel lacks seccomp user notification: $(head -1 "$S/.probe")"; exit 0; fi
+  if [ "$rc" != 0 ]; then fail setup "collrun -- /bin/true exited $rc: $(head -1 "$S/.probe")"; finish; fi
 }
 
 # stat_field FILE FIELD — value of FIELD on the last line (collrun-stats: k=v ...) of FILE.
@@ -34,6 +35,7 @@ stat_field() {
 # with stdin /dev/null in the fresh folder $S/NAME/work (same absolute path both times).
 # Afterwards $S/NAME/{native,collrun}.{out,err,rc}, $S/NAME/{native,collrun}.work (what each
 # run left in its folder) and $S/NAME/stats exist. PASS/FAIL NAME on identical out/err/rc.
+# Extra collrun options go in the array CR_OPTS (e.g. CR_OPTS=(-c "$S/NAME/work")).
 # The native run must exit RC (default 0) and print something (on stdout if RC is 0, else
 # on stderr), so a broken environment can never make the comparison pass vacuously.
 both() {
@@ -42,7 +44,7 @@ both() {
   local d=$S/$name; rm -rf "$d"; mkdir -p "$d/work"
   (cd "$d/work" && exec "$@" </dev/null >"$d/native.out" 2>"$d/native.err"); echo $? >"$d/native.rc"
   mv "$d/work" "$d/native.work"; mkdir "$d/work"
-  (cd "$d/work" && exec "$COLLRUN" --stats-file="$d/stats" -- "$@" </dev/null >"$d/collrun.out" 2>"$d/collrun.err")
+  (cd "$d/work" && exec "$COLLRUN" "${CR_OPTS[@]}" --stats-file="$d/stats" -- "$@" </dev/null >"$d/collrun.out" 2>"$d/collrun.err")
   echo $? >"$d/collrun.rc"
   mv "$d/work" "$d/collrun.work"
   if [ "$(cat "$d/native.rc")" != "$want" ]; then

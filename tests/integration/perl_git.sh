@@ -22,6 +22,8 @@ my @pm; find(sub { push @pm, $File::Find::name if /\.pm$/ }, "/usr/share/perl5/D
 print scalar(@pm) > 0 ? "find ok\n" : "find none\n", join("\n", sort @pm), "\n";
 print "$_ => $INC{$_}\n" for sort keys %INC;
 print "ok\n";
+# a child perl loading the same modules again: its look-ups come from the cache
+system($^X, "-MPOSIX", "-MJSON::PP", "-MData::Dumper", "-e", 'print JSON::PP->new->canonical->encode({a => [1, POSIX::floor(2.7)]}), "\n"') == 0 or die "child: $?";
 PLEOF
   both perl perl -MPOSIX -MData::Dumper -MFile::Spec -MJSON::PP "$S/t.pl"
   stats perl served\>0 files\>0

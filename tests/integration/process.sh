@@ -26,10 +26,8 @@ one_line_error() {
 }
 gone() { [ ! -e "/proc/$1" ] || [ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)" = Z ]; }
 
-# Leftovers: snapshot /tmp, /dev/shm and the working folder before the ordinary runs below.
 mkdir -p "$S/cwd"; cd "$S/cwd" || exit 1
-snap() { ls -A /tmp /dev/shm "$S/cwd" 2>&1 | sort; }
-snap >"$S/before.lst"
+ls -A >"$S/cwd-before.lst"
 MARK=collrun-leftover-$$-$RANDOM
 
 # --- exit statuses, deaths by signal (the shell sees 128+N) --------------------------
@@ -64,6 +62,18 @@ printf '#!/bin/sh\necho should-not-run\n' >"$S/not-exec"; chmod 644 "$S/not-exec
 run_to "$S/noexec" "$COLLRUN" -- "$S/not-exec" </dev/null; expect_rc not-executable 126 "$S/noexec"
 one_line_error not-executable-message "$S/noexec" "$S/not-exec"
 run_to "$S/dir" "$COLLRUN" -- "$S/cwd" </dev/null; expect_rc directory-not-executable 126 "$S/dir"
+# -s adds the table on stderr only; -c DIR / --cache=DIR make an uncached folder cached
+run_to "$S/dash-s" "$COLLRUN" -s -- /bin/echo "$MARK" </dev/null
+[ "$(cat "$S/dash-s.out")" = "$MARK" ] && tail -n 1 "$S/dash-s.err" | grep -q '^collrun-stats: trapped=' && pass stats-on-stderr ||
+  fail stats-on-stderr "stdout '$(head -c 100 "$S/dash-s.out")', stderr last line '$(tail -n 1 "$S/dash-s.err")'"
+mkdir -p "$S/cdir"; echo data >"$S/cdir/a"; res= res2=
+for o in "" -c --cache=; do
+  if [ "$o" = -c ]; then set -- -c "$S/cdir"; elif [ -n "$o" ]; then set -- "$o$S/cdir"; else set --; fi
+  "$COLLRUN" "$@" --stats-file="$S/cdir.stats" -- /bin/busybox cat "$S/cdir/a" "$S/cdir/a" >/dev/null 2>&1
+  f=$(stat_field "$S/cdir.stats" files) v=$(stat_field "$S/cdir.stats" served)
+  res="$res ${o:-none}:files=$f,served=$v"; [ -n "$o" ] && [ "${v:-0}" -ge 1 ] && v=some; res2="$res2 $f,$v"
+done
+[ "$res2" = " 0,0 1,some 1,some" ] && pass cache-option || fail cache-option "got$res (want files=0,served=0 without; files=1,served>0 with)"
 
 # --- collrun inside collrun -------------------------------------------------------------
 run_to "$S/nest" "$COLLRUN" -- "$COLLRUN" -- /bin/true </dev/null; expect_rc nested-true 0 "$S/nest"
@@ -161,17 +171,33 @@ same_files environment "$S/env-native" "$S/env-collrun"
 args=(printf '[%s]' 'a b' '' '*' $'x\ny' -- --help -v)
 run_to "$S/argv-native" "${args[@]}" </dev/null; run_to "$S/argv-collrun" "$COLLRUN" -- "${args[@]}" </dev/null
 same_files argv "$S/argv-native" "$S/argv-collrun"
-attrs='umask; ulimit -a; pwd; cut -d" " -f5,6 /proc/$$/stat; grep -E "^(Sig(Blk|Ign)|Cpus_allowed_list|CapEff)" /proc/$$/status; nice'
-(umask 027; ulimit -n 512; trap '' USR2; run_to "$S/attr-native" sh -c "$attrs" </dev/null
- run_to "$S/attr-collrun" "$COLLRUN" -- sh -c "$attrs" </dev/null)
+# the program's own signal mask/ignored set, umask, limits, cwd, process group and session
+attrs='grep -E "^(Sig(Blk|Ign)|Cpus_allowed_list|Cap(Eff|Bnd))" /proc/self/status; umask; ulimit -a; pwd; nice; cut -d" " -f5,6 /proc/self/stat'
+(umask 027; ulimit -n 512; trap '' USR2
+ run_to "$S/attr-native" /bin/sh -c "$attrs" </dev/null; run_to "$S/attr-collrun" "$COLLRUN" -- /bin/sh -c "$attrs" </dev/null
+ run_to "$S/sigs-native" /bin/grep -E "^Sig(Pnd|Blk|Ign|Cgt)" /proc/self/status </dev/null; run_to "$S/sigs-collrun" "$COLLRUN" -- /bin/grep -E "^Sig(Pnd|Blk|Ign|Cgt)" /proc/self/status </dev/null)
 same_files attributes "$S/attr-native" "$S/attr-collrun"
+same_files signal-dispositions "$S/sigs-native" "$S/sigs-collrun"
 
 # --- nothing left behind ----------------------------------------------------------------
 stray=$(pgrep -af -- "$MARK")
 [ -z "$stray" ] && pass no-leftover-processes || fail no-leftover-processes "still running: $(echo $stray | head -c 300)"
-snap >"$S/after.lst"
-new=$(comm -13 "$S/before.lst" "$S/after.lst" | tr '\n' ' ')
-[ -z "$new" ] && pass no-leftover-files || fail no-leftover-files "new entries in /tmp, /dev/shm or cwd: $new"
+ls -A | cmp -s - "$S/cwd-before.lst" && pass no-files-in-cwd || fail no-files-in-cwd "new in $S/cwd: $(ls -A | tr '\n' ' ')"
+# ordinary jobs must leave nothing in /tmp or /dev/shm: in a private mount namespace with
+# empty tmpfs there (so other users of the machine cannot interfere), else on the real ones
+cat >"$S/leftover.sh" <<'SHEOF'
+C=$1 PY=$2 S=$3
+if [ "$4" = private ]; then mount -t tmpfs t /tmp && mount -t tmpfs t /dev/shm || exit 99; fi
+ls -A /tmp /dev/shm >"$S/tmp-before.lst" 2>&1
+{ "$C" -- /bin/true; "$C" -s -- $PY -c 'import json, sqlite3, ssl, subprocess; subprocess.run(["/bin/true"])'
+  "$C" -- /bin/sh -c 'kill -TERM $$'; "$C" -- "$C" -- /bin/true; "$C" --no-such-option
+  "$C" --stats-file="$S/leftover.stats" -- /bin/busybox md5sum /usr/lib/python3.11/os.py; } >/dev/null 2>&1
+ls -A /tmp /dev/shm 2>&1 | comm -13 "$S/tmp-before.lst" -
+SHEOF
+new=$(unshare -m --propagation private bash "$S/leftover.sh" "$COLLRUN" $PY "$S" private 2>/dev/null); rc=$?
+where="private /tmp and /dev/shm"
+if [ "$rc" != 0 ]; then new=$(bash "$S/leftover.sh" "$COLLRUN" $PY "$S"); where="/tmp and /dev/shm (no private mounts: other users may interfere)"; fi
+[ -z "$new" ] && pass no-files-in-tmp || fail no-files-in-tmp "new entries in $where: $(echo $new)"
 
 # --- signals sent to collrun, and collrun killed ----------------------------------------
 cat >"$S/sig.py" <<'PYEOF'
@@ -189,7 +215,7 @@ PYEOF
 # launch MODE MARKER — start collrun with the program in the background; fifo on fd 3
 # carries "pid <collrun>", "ready <program>" then "exit <collrun status>".
 launch() {
-  rm -f "$S/fifo"; mkfifo "$S/fifo"; exec 3<>"$S/fifo"
+  rm -f "$S/fifo"; mkfifo "$S/fifo"; exec 3<>"$S/fifo"; CPID= PPID_= st=
   set -m
   ( { sh -c 'echo "pid $$" >&3; exec "$@"' sh "$COLLRUN" -- $PY "$S/sig.py" "$1" "$2" "$MARK" \
         </dev/null 2>>"$S/launch.err"; } 2>/dev/null; echo "exit $?" >&3 ) &
@@ -198,7 +224,7 @@ launch() {
 }
 for sig in TERM INT; do
   rm -f "$S/marker"; launch pause "$S/marker"
-  if [ "$what" != ready ]; then fail "forward-SIG$sig" "program never got ready ($what $PPID_)"; else
+  if [ "$what" != ready ]; then fail "forward-SIG$sig" "program never got ready ($what $PPID_)"; kill -9 $CPID 2>/dev/null; else
     kill -$sig "$CPID"
     if read -r -t 300 _ st <&3 && [ "$st" = 7 ] && [ "$(cat "$S/marker" 2>/dev/null)" = "got $(kill -l $sig)" ]; then
       pass "forward-SIG$sig"
@@ -210,7 +236,7 @@ for sig in TERM INT; do
 done
 
 launch loop "$S/marker"
-if [ "$what" != ready ]; then fail collrun-killed "program never got ready ($what $PPID_)"; else
+if [ "$what" != ready ]; then fail collrun-killed "program never got ready ($what $PPID_)"; kill -9 $CPID 2>/dev/null; else
   kill -KILL "$CPID"; read -r -t 300 _ st <&3
   for _ in $(seq 200); do gone "$PPID_" && break; sleep 0.05; done
   if gone "$PPID_"; then pass collrun-killed-program-dies; else

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# python.sh — Debian's /usr/bin/python3 importing a broad slice of the stdlib, numpy, and
-# a python that re-runs itself in a subprocess: same stdout/stderr/status under collrun as
-# natively, and --stats-file shows the cache both filled and served (also across an exec).
+# python.sh — Debian's /usr/bin/python3 importing a broad slice of the stdlib, numpy, a
+# python that re-runs itself in a subprocess, and bytecode written into a cached (-c) folder:
+# same stdout/stderr/status under collrun as natively, and --stats-file shows the cache
+# both filled and served (also across an exec).
 . "$(dirname "$0")/lib.sh"
 need_collrun
 PY=/usr/bin/python3
@@ -91,6 +92,31 @@ if $PY -c 'import numpy' 2>/dev/null; then
 else
   skip numpy "python3-numpy not installed"
 fi
+
+# Bytecode written into a cached folder (-c) while the job runs: a module rewritten (other
+# size) and removed must be seen so by child pythons, exactly as natively.
+cat >"$S/pyc.py" <<'PYEOF'
+import os, sys, subprocess, importlib
+sys.dont_write_bytecode = False
+env = dict(os.environ); env.pop("PYTHONDONTWRITEBYTECODE", None)
+child = "import sys, os; sys.path.insert(0, os.getcwd()); import mod; print('child', mod.VALUE)"
+def run():
+    r = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, env=env)
+    print(repr(r.stdout), r.stderr.splitlines()[-1:], r.returncode)
+sys.path.insert(0, os.getcwd())
+with open("mod.py", "w") as f: f.write("VALUE = 1\n")
+import mod; print("parent", mod.VALUE, sorted(os.listdir("__pycache__")))
+with open("mod.py", "w") as f: f.write("VALUE = 'two, longer'\n")
+run(); run()
+os.unlink("mod.py"); run()
+importlib.invalidate_caches(); del sys.modules["mod"]
+try: import mod
+except ImportError as e: print("gone:", e)
+print(sorted(os.listdir(".")), sorted(os.listdir("__pycache__")))
+PYEOF
+CR_OPTS=(-c "$S/pyc/work")
+both pyc $PY "$S/pyc.py"
+CR_OPTS=()
 
 # The same program once alone ("child") and once re-running itself: the child's look-ups
 # must come from the cache the parent filled, so filled grows little while served grows.

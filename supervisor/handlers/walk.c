@@ -1,0 +1,85 @@
+/* openat2(RESOLVE_NO_MAGICLINKS) refuses magic links with ELOOP; a plain open of the same
+ * path then tells a magic link (it succeeds) from a real symlink loop (ELOOP again).
+ * fstatfs of the result spots /proc, /sys and friends reached through ordinary symlinks.
+ * For a failed walk, the deepest ancestor that does resolve must be plain too, or an
+ * ENOENT found under /proc/self (our pid, not the caller's) could be cached. */
+#include "handlers/walk.h"
+#include "arch.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/magic.h>
+#include <linux/openat2.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
+#ifndef NSFS_MAGIC
+#define NSFS_MAGIC 0x6e736673
+#endif
+
+static bool pseudo_fs(long type)
+{
+	switch (type) {
+	case PROC_SUPER_MAGIC: case SYSFS_MAGIC: case CGROUP_SUPER_MAGIC: case CGROUP2_SUPER_MAGIC:
+	case DEBUGFS_MAGIC: case TRACEFS_MAGIC: case DEVPTS_SUPER_MAGIC: case SECURITYFS_MAGIC:
+	case BPF_FS_MAGIC: case NSFS_MAGIC:
+		return true;
+	}
+	return false;
+}
+
+/* >= 0: fd; WALK_NOT_PLAIN; or -errno of the walk. */
+static int open_plain(const char *path, bool nofollow, uint64_t *fsops)
+{
+	struct open_how how = { .flags = O_PATH | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0),
+				.resolve = RESOLVE_NO_MAGICLINKS };
+	int fd = syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how);
+	(*fsops)++;
+	if (fd < 0) {
+		int err = errno;
+		if (err != ELOOP)
+			return -err;
+		fd = open(path, how.flags);
+		(*fsops)++;
+		if (fd < 0)
+			return -errno;
+		close(fd);
+		return WALK_NOT_PLAIN;   /* only a magic link made openat2 refuse */
+	}
+	struct statfs sf;
+	if (fstatfs(fd, &sf) < 0 || pseudo_fs(sf.f_type)) {
+		close(fd);
+		return WALK_NOT_PLAIN;
+	}
+	return fd;
+}
+
+int walk_path(const char *path, bool nofollow, uint64_t *fsops)
+{
+	int r = open_plain(path, nofollow, fsops);
+	if (r >= 0 || r == WALK_NOT_PLAIN)
+		return r;
+	char up[PATH_MAX * 2];
+	size_t len = strlen(path);
+	if (len >= sizeof up)
+		return WALK_NOT_PLAIN;
+	memcpy(up, path, len + 1);
+	for (;;) {
+		char *slash = strrchr(up, '/');
+		if (!slash || slash == up)
+			return r;   /* reached "/": everything above the failure is plain */
+		*slash = '\0';
+		int a = open_plain(up, false, fsops);
+		if (a == WALK_NOT_PLAIN)
+			return a;
+		if (a >= 0) {
+			close(a);
+			return r;
+		}
+	}
+}
