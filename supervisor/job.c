@@ -97,6 +97,7 @@ void job_linger(int listener)
 	for (int fd = 0; fd < 3 && null >= 0; fd++)
 		dup2(null, fd);
 	setsid();
+	job_install_crash_handlers(0);   /* the program is reaped: its pid may be someone else's */
 	for (;;) {
 		if (poll(&p, 1, -1) < 0 && errno != EINTR)
 			break;

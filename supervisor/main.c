@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -126,12 +127,18 @@ static int start(const struct options *o, const char *path, pid_t *pidp)
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return log_err(-errno, "socketpair"), EXIT_FAILURE_COLLRUN;
+	/* Every cached file holds a memfd here: take the whole descriptor allowance for the
+	 * supervisor, and give the program back exactly the limit it would have had. */
+	struct rlimit nofile, raised;
+	getrlimit(RLIMIT_NOFILE, &nofile);
+	raised = (struct rlimit){ nofile.rlim_max, nofile.rlim_max };
+	setrlimit(RLIMIT_NOFILE, &raised);
 	pid_t pid = fork();
 	if (pid < 0)
 		return log_err(-errno, "fork"), EXIT_FAILURE_COLLRUN;
 	if (pid == 0) {
 		close(sv[0]);
-		shim_run_child(sv[1], &prog, &old, path, o->argv);
+		shim_run_child(sv[1], &prog, &old, &nofile, path, o->argv);
 	}
 	close(sv[1]);
 	free(prog.filter);

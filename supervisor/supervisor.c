@@ -54,6 +54,7 @@ int supervisor_init(struct supervisor *s)
 	if (read_creds(getpid(), s->creds, sizeof s->creds) < 0)
 		return -EIO;
 	s->mnt_ns = mnt_ns_of("/proc/self/ns/mnt");
+	clock_gettime(CLOCK_REALTIME_COARSE, &s->start);
 	return 0;
 }
 
@@ -75,6 +76,14 @@ bool caller_is_like_us(pid_t pid)
 			return false;
 	}
 	return true;
+}
+
+bool changes_during_job(const struct stat *st)
+{
+	if (st->st_ctim.tv_sec > sup.start.tv_sec ||
+	    (st->st_ctim.tv_sec == sup.start.tv_sec && st->st_ctim.tv_nsec >= sup.start.tv_nsec))
+		return true;
+	return S_ISREG(st->st_mode) && inode_set_has(&sup.written, st->st_dev, st->st_ino);
 }
 
 void invalidate_all(const char *why)

@@ -6,7 +6,9 @@
 #include "policy.h"
 #include "stats.h"
 #include <stdbool.h>
+#include <sys/stat.h>
 #include <sys/types.h>
+#include <time.h>
 
 struct supervisor {
 	struct policy policy;
@@ -23,6 +25,9 @@ struct supervisor {
 	bool ns_changed;
 	char creds[1024];             /* our Uid/Gid/Groups/Cap lines from /proc/self/status */
 	ino_t mnt_ns;
+	/* Coarse clock at start: a file whose ctime is not older changed during the job (the
+	 * kernel stamps ctime from the same coarse clock, so nothing created after us is older). */
+	struct timespec start;
 };
 
 extern struct supervisor sup;
@@ -30,5 +35,8 @@ extern struct supervisor sup;
 int supervisor_init(struct supervisor *s);
 /* Does this caller see the file system exactly as we do (creds, root, mounts)? */
 bool caller_is_like_us(pid_t pid);
+/* Must this object be answered by the kernel every time? Yes if the job opened it for
+ * writing, or if it changed since the job started (created, written, chmod-ed...). */
+bool changes_during_job(const struct stat *st);
 /* The job may have changed the name space: forget every cached path. */
 void invalidate_all(const char *why);

@@ -32,7 +32,7 @@ static void send_msg(int sock, int status, int err, int fd)
 }
 
 void shim_run_child(int sock, const struct sock_fprog *prog, const sigset_t *mask,
-		    const char *path, char *const argv[])
+		    const struct rlimit *nofile, const char *path, char *const argv[])
 {
 	extern char **environ;
 	pid_t parent = getppid();
@@ -56,6 +56,7 @@ void shim_run_child(int sock, const struct sock_fprog *prog, const sigset_t *mas
 		_exit(125);
 	}
 	sigprocmask(SIG_SETMASK, mask, NULL);
+	setrlimit(RLIMIT_NOFILE, nofile);
 	execve(path, argv, environ);
 	int err = errno;
 	send_msg(sock, SHIM_EXEC_FAILED, err, -1);

@@ -4,6 +4,7 @@
 #pragma once
 #include <linux/filter.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 /* 0 if the kernel offers seccomp user notification, else -errno (ENOSYS: no seccomp;
  * EOPNOTSUPP/EINVAL: no SECCOMP_RET_USER_NOTIF, Linux < 5.0). */
@@ -17,5 +18,7 @@ enum shim_status { SHIM_LISTENING, SHIM_NESTED, SHIM_FILTER_FAILED, SHIM_EXEC_FA
 struct shim_msg { int status; int err; };
 
 /* In the child: never returns. */
+/* mask and nofile are what the program must start with (the supervisor changed its own). */
 __attribute__((noreturn)) void shim_run_child(int sock, const struct sock_fprog *prog,
-					      const sigset_t *mask, const char *path, char *const argv[]);
+					      const sigset_t *mask, const struct rlimit *nofile,
+					      const char *path, char *const argv[]);

@@ -43,7 +43,8 @@ static int new_memfd(const char *path)
 	int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
 	if (fd < 0 && errno == EINVAL)   /* kernel before 6.3 */
 		fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	return fd < 0 ? -errno : fd;
+	/* vm.memfd_noexec=2 refuses MFD_EXEC with EACCES: that is not the file's own error. */
+	return fd >= 0 ? fd : errno == EACCES ? -EPERM : -errno;
 }
 
 static int copy_range(int dst, int src, off_t off, off_t end, uint64_t *fsops)

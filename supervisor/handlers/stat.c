@@ -26,8 +26,17 @@ static void fill_stat(struct stat_slot *s, const char *path, bool nofollow)
 	if (r < 0)
 		return;
 	/* A file the job writes changes under us: keep answering it from the kernel. */
-	s->state = S_ISREG(s->st.st_mode) && inode_set_has(&sup.written, s->st.st_dev, s->st.st_ino)
-			   ? SLOT_PASS : SLOT_OK;
+	s->state = changes_during_job(&s->st) ? SLOT_PASS : SLOT_OK;
+}
+
+static bool statx_changes_during_job(const struct statx *sx)
+{
+	struct stat st = { .st_mode = sx->stx_mode, .st_ino = sx->stx_ino,
+			   .st_dev = makedev(sx->stx_dev_major, sx->stx_dev_minor) };
+	st.st_ctim.tv_sec = sx->stx_ctime.tv_sec;
+	st.st_ctim.tv_nsec = sx->stx_ctime.tv_nsec;
+	/* A statx that did not ask for ctime has none to judge by: never cache it. */
+	return !(sx->stx_mask & STATX_CTIME) || changes_during_job(&st);
 }
 
 static struct verdict serve_stat(struct call *c, int dirfd, uint64_t path, uint64_t buf, bool nofollow)
@@ -88,9 +97,7 @@ struct verdict h_statx(struct call *c)
 		else if (fd < 0 && cacheable_errno(-fd))
 			i->state = SLOT_ERR, i->err = -fd;
 		else if (r == 0)
-			i->state = S_ISREG(i->sx.stx_mode) &&
-					   inode_set_has(&sup.written, makedev(i->sx.stx_dev_major, i->sx.stx_dev_minor), i->sx.stx_ino)
-				   ? SLOT_PASS : SLOT_OK;
+			i->state = statx_changes_during_job(&i->sx) ? SLOT_PASS : SLOT_OK;
 	}
 	if (i->state == SLOT_ERR)
 		return verdict_return(-i->err);

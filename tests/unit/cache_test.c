@@ -91,7 +91,7 @@ Test(data, copy_is_sealed_faithful_and_shared_per_inode)
 {
 	struct data_store d;
 	cr_assert_eq(data_init(&d), 0);
-	char path[] = "data_test_XXXXXX";
+	char path[] = "/tmp/collrun_data_test_XXXXXX";
 	int t = mkstemp(path);
 	close(t);
 	int fd = make_file(path, "hello, collrun", 0640);
@@ -132,7 +132,7 @@ Test(data, changed_file_gets_a_new_copy)
 {
 	struct data_store d;
 	data_init(&d);
-	char path[] = "data_test_XXXXXX";
+	char path[] = "/tmp/collrun_data_test_XXXXXX";
 	close(mkstemp(path));
 	int fd = make_file(path, "one", 0644);
 	struct stat st;
@@ -156,7 +156,7 @@ Test(data, file_over_the_size_limit_is_refused)
 	struct data_store d;
 	data_init(&d);
 	d.max_file_size = 2;
-	char path[] = "data_test_XXXXXX";
+	char path[] = "/tmp/collrun_data_test_XXXXXX";
 	close(mkstemp(path));
 	int fd = make_file(path, "abc", 0644);
 	struct stat st;
