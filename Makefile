@@ -15,7 +15,7 @@ DEB_PKGS  := gcc make pkg-config libseccomp-dev libcriterion-dev busybox-static 
 
 CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -DCOLLRUN_VERSION='"$(VERSION)"' \
-             -I. -Isupervisor -Ipolicy -Itracee-shim
+             -I. -Isupervisor -Ipolicy -Itracee-shim -DCOLLRUN_DATADIR='"$(PREFIX)/share/collrun"' 
 LDLIBS    := -lseccomp
 ifeq ($(SANITIZE),1)
 CFLAGS    += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -25,7 +25,7 @@ endif
 POLICY_SRC := $(wildcard policy/*.c)
 SHIM_SRC   := $(wildcard tracee-shim/*.c)
 SUP_SRC    := $(filter-out supervisor/main.c,$(wildcard supervisor/*.c supervisor/handlers/*.c supervisor/cache/*.c))
-LIB_OBJ    := $(patsubst %.c,$(BUILD)/obj/%.o,$(POLICY_SRC) $(SHIM_SRC) $(SUP_SRC))
+LIB_OBJ    := $(patsubst %.c,$(BUILD)/obj/%.o,$(POLICY_SRC) $(SHIM_SRC) $(SUP_SRC)) $(BUILD)/obj/gen/default_policy.o
 MAIN_OBJ   := $(BUILD)/obj/supervisor/main.o
 HDRS       := $(wildcard */*.h supervisor/*/*.h)
 
@@ -38,6 +38,14 @@ BENCH_BIN  := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 all: $(BUILD)/collrun
 
 $(BUILD)/obj/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+# The default policy text, compiled in: the same file `make install` puts in DATADIR.
+$(BUILD)/gen/default_policy.c: policy/default.policy policy/embed.sh
+	@mkdir -p $(dir $@)
+	policy/embed.sh $< collrun_default_policy > $@
+$(BUILD)/obj/gen/default_policy.o: $(BUILD)/gen/default_policy.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
@@ -95,9 +103,12 @@ bench: deps-if-root
 install: $(BUILD)/collrun
 	install -D -m 0755 $(BUILD)/collrun $(DESTDIR)$(PREFIX)/bin/collrun
 	install -D -m 0644 man/collrun.1 $(DESTDIR)$(PREFIX)/share/man/man1/collrun.1
+	install -D -m 0644 policy/default.policy $(DESTDIR)$(PREFIX)/share/collrun/default.policy
+	if [ -f man/collrun-policy.5 ]; then install -D -m 0644 man/collrun-policy.5 $(DESTDIR)$(PREFIX)/share/man/man5/collrun-policy.5; fi
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/collrun $(DESTDIR)$(PREFIX)/share/man/man1/collrun.1
+	rm -f $(DESTDIR)$(PREFIX)/bin/collrun $(DESTDIR)$(PREFIX)/share/man/man1/collrun.1 \
+	      $(DESTDIR)$(PREFIX)/share/man/man5/collrun-policy.5 $(DESTDIR)$(PREFIX)/share/collrun/default.policy
 
 clean:
 	rm -rf $(BUILD)

@@ -1,16 +1,28 @@
-/* policy: a pure rules library. Input: an absolute path; output: PASS or CACHE and the
- * rule that decided. No I/O, no globals: the supervisor and the unit tests call it alike.
- * Rules are path prefixes matched on component boundaries; the first match wins. */
+/* policy: a pure rules library. Parse policy text into rules (parse.c), and decide for an
+ * absolute path which rule applies (match.c). No I/O and no globals: variables and
+ * included files come through callbacks, so the supervisor, the tests and the fuzzer all
+ * drive it the same way. First matching rule wins; an unmatched path is passed. */
 #pragma once
+#include <stdbool.h>
 #include <stddef.h>
 
-enum pol_action { POL_PASS = 0, POL_CACHE = 1 };
+enum pol_action {
+	POL_PASS = 0,   /* let the kernel answer */
+	POL_CACHE,      /* answer from the cache */
+	POL_DENY,       /* fail every look-up with err */
+	POL_REDIRECT,   /* FROM prefix -> TO prefix */
+	POL_LIBRARY,    /* any path whose last component is NAME -> PATH */
+	POL_HIDE,       /* any path whose last component is NAME does not exist */
+};
 
 struct pol_rule {
-	char *prefix;          /* absolute, no trailing slash ("" stands for "/") */
-	size_t len;
 	enum pol_action action;
-	char *origin;          /* where the rule came from, for -v and --explain */
+	char *pattern;      /* absolute pattern, or a file name for LIBRARY/HIDE */
+	size_t len;         /* strlen(pattern) */
+	size_t fixed;       /* bytes before the first glob character (== len if none) */
+	char *target;       /* REDIRECT: TO; LIBRARY: PATH */
+	int err;            /* DENY: errno; HIDE: ENOENT */
+	char *origin;       /* "FILE:LINE" or "--cache" etc. */
 };
 
 struct policy {
@@ -18,9 +30,44 @@ struct policy {
 	size_t n, cap;
 };
 
-/* Append a rule. -EINVAL if prefix is not absolute, -ENOMEM. */
-int policy_add(struct policy *p, const char *prefix, enum pol_action action, const char *origin);
-/* First rule whose prefix covers path; unmatched paths PASS (*which = NULL). */
-enum pol_action policy_decide(const struct policy *p, const char *path, const struct pol_rule **which);
+struct pol_decision {
+	enum pol_action action;
+	const struct pol_rule *rule;   /* NULL: no rule matched (PASS) */
+	int err;                       /* DENY, HIDE */
+	const char *target;            /* REDIRECT, LIBRARY: the path to look up instead */
+};
+
+/* Append a rule. Patterns must be absolute (LIBRARY/HIDE: a plain file name), REDIRECT's
+ * FROM has no glob characters. -EINVAL, -ENOMEM. */
+int policy_add(struct policy *p, enum pol_action a, const char *pattern, const char *target,
+	       int err, const char *origin);
+/* First rule covering path. A pattern covers a path and everything below it. REDIRECT's
+ * mapped path is written into buf (size bytes; -ENAMETOOLONG leaves it PASS). */
+enum pol_action policy_decide(const struct policy *p, const char *path, struct pol_decision *d,
+			      char *buf, size_t size);
 void policy_free(struct policy *p);
 const char *pol_action_name(enum pol_action a);
+/* One rule as policy text, e.g. "deny /opt/bad EACCES", for --print-policy. */
+int policy_format_rule(const struct pol_rule *r, char *buf, size_t size);
+
+/* ---- parsing ---- */
+struct pol_env {
+	/* Value of variable name, or NULL if unset. */
+	const char *(*getvar)(void *ctx, const char *name);
+	/* Read file path: *text malloc'd (caller frees), *canon a malloc'd canonical name used
+	 * for cycle detection and messages. Returns 0 or -errno. */
+	int (*load)(void *ctx, const char *path, char **text, size_t *len, char **canon);
+	void *ctx;
+};
+
+#define POL_MAX_LINE 4096
+#define POL_MAX_INCLUDE_DEPTH 16
+
+/* Parse text (named name in messages) and append its rules. On error returns -EINVAL (or
+ * -errno of a failed include) and writes "FILE:LINE:COL: message" into msg. */
+int policy_parse(struct policy *p, const char *text, size_t len, const char *name,
+		 const struct pol_env *env, char *msg, size_t msgsize);
+/* Load and parse a file through env->load. */
+int policy_load(struct policy *p, const char *path, const struct pol_env *env, char *msg, size_t msgsize);
+/* errno from its name ("EACCES") or -1. */
+int pol_errno_from_name(const char *name);

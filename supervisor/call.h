@@ -27,6 +27,7 @@ struct call {
 	/* filled in by the handler, for stats and -v */
 	enum outcome outcome;
 	char path[PATH_MAX * 2];   /* absolute path the call named, if resolved */
+	char target[PATH_MAX * 2]; /* where a redirect or library rule sends it */
 };
 
 struct verdict {

@@ -52,3 +52,13 @@ void log_trace(int level, const char *fmt, ...)
 	emit(fmt, ap, 0);
 	va_end(ap);
 }
+
+void log_line(const char *line)
+{
+	char buf[8192];
+	int n = snprintf(buf, sizeof buf, "%s\n", line);
+	if (n >= (int)sizeof buf)
+		n = sizeof buf - 1, buf[n - 1] = '\n';
+	ssize_t w = write(STDERR_FILENO, buf, n);
+	(void)w;
+}

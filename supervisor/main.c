@@ -2,7 +2,7 @@
  * the policy and the filter, fork the program through the tracee shim, then serve its
  * trapped calls until it exits and leave with its status. */
 #include "arch.h"
-#include "default_policy.h"
+#include "policy_setup.h"
 #include "job.h"
 #include "log.h"
 #include "notify.h"
@@ -173,16 +173,27 @@ int main(int argc, char **argv)
 	int rc = options_parse(argc, argv, &o);
 	if (rc)
 		return rc < 0 ? 0 : rc;
-	char path[PATH_MAX];
-	int err = find_program(o.argv[0], path, sizeof path);
-	if (err == -ENOENT)
-		return log_msg("%s: command not found", o.argv[0]), EXIT_NOT_FOUND;
-	if (err)
-		return log_err(err, "%s: cannot execute", path), EXIT_NOT_EXECUTABLE;
+	char path[PATH_MAX], msg[1024] = "";
+	int err = o.argv[0] ? find_program(o.argv[0], path, sizeof path) : 0;
+	if (o.argv[0] && !(o.print_policy || o.explain)) {
+		if (err == -ENOENT)
+			return log_msg("%s: command not found", o.argv[0]), EXIT_NOT_FOUND;
+		if (err)
+			return log_err(err, "%s: cannot execute", path), EXIT_NOT_EXECUTABLE;
+	}
+	if ((err = policy_setup(&sup.policy, &o, o.argv[0] && !err ? path : NULL, msg, sizeof msg)) < 0) {
+		if (msg[0])
+			log_line(msg);
+		else
+			log_err(err, "cannot build the policy");
+		return EXIT_USAGE;
+	}
+	if (o.print_policy)
+		return policy_print(&sup.policy);
+	if (o.explain)
+		return policy_explain(&sup.policy, o.explain);
 	if ((err = supervisor_init(&sup)) < 0)
 		return log_err(err, "cannot set up the supervisor"), EXIT_FAILURE_COLLRUN;
-	if ((err = default_policy(&sup.policy, path, o.cache_dirs, o.ncache)) < 0)
-		return log_err(err, "cannot build the cache policy"), EXIT_FAILURE_COLLRUN;
 	sup.passthrough = o.passthrough;
 	note_inherited_writers();
 	pid_t pid;

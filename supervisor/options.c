@@ -16,24 +16,33 @@ static const char usage[] =
 	"  -s, --stats             print a table of trapped and served calls when PROGRAM exits\n"
 	"      --stats-file=FILE   write that table to FILE instead of standard error\n"
 	"  -c, --cache=DIR         also cache everything under DIR (repeatable)\n"
+	"  -p, --policy=FILE       add the rules of a policy file (repeatable; see\n"
+	"                          collrun-policy(5)); COLLRUN_POLICY names more\n"
+	"      --no-default-policy use only --cache and policy-file rules\n"
+	"      --print-policy      print the effective rules, each with its origin, and exit\n"
+	"      --explain=PATH      say which rule decides PATH and how, and exit\n"
 	"      --passthrough       trap and count calls but serve none (for comparisons)\n"
 	"  -v, --verbose           log every decision on standard error (twice: more)\n"
 	"  -h, --help              show this help and exit\n"
 	"  -V, --version           show the version and exit\n"
 	"\n"
 	"Exit status: PROGRAM's own (if PROGRAM is killed by a signal, collrun dies of the same\n"
-	"signal); 2 usage error; 123 kernel lacks seccomp user notification; 125 collrun itself\n"
+	"signal); 2 usage or policy error; 123 kernel lacks seccomp user notification; 125 collrun itself\n"
 	"failed; 126 PROGRAM not executable; 127 PROGRAM not found.\n"
 	"See collrun(1).\n";
 
 int options_parse(int argc, char **argv, struct options *o)
 {
-	enum { OPT_STATS_FILE = 256, OPT_PASSTHROUGH };
+	enum { OPT_STATS_FILE = 256, OPT_PASSTHROUGH, OPT_NO_DEFAULT, OPT_PRINT, OPT_EXPLAIN };
 	static const struct option longopts[] = {
 		{ "stats", no_argument, NULL, 's' },
 		{ "stats-file", required_argument, NULL, OPT_STATS_FILE },
 		{ "cache", required_argument, NULL, 'c' },
 		{ "passthrough", no_argument, NULL, OPT_PASSTHROUGH },
+		{ "policy", required_argument, NULL, 'p' },
+		{ "no-default-policy", no_argument, NULL, OPT_NO_DEFAULT },
+		{ "print-policy", no_argument, NULL, OPT_PRINT },
+		{ "explain", required_argument, NULL, OPT_EXPLAIN },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -41,11 +50,12 @@ int options_parse(int argc, char **argv, struct options *o)
 	};
 	*o = (struct options){ 0 };
 	o->cache_dirs = calloc(argc + 1, sizeof *o->cache_dirs);
-	if (!o->cache_dirs)
+	o->policy_files = calloc(argc + 1, sizeof *o->policy_files);
+	if (!o->cache_dirs || !o->policy_files)
 		return EXIT_FAILURE_COLLRUN;
 	opterr = 0;
 	int c;
-	while ((c = getopt_long(argc, argv, "+:sc:vhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:sc:p:vhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's': o->stats = true; break;
 		case OPT_STATS_FILE: o->stats = true; o->stats_file = optarg; break;
@@ -57,6 +67,10 @@ int options_parse(int argc, char **argv, struct options *o)
 			o->cache_dirs[o->ncache++] = optarg;
 			break;
 		case OPT_PASSTHROUGH: o->passthrough = true; break;
+		case 'p': o->policy_files[o->npolicy++] = optarg; break;
+		case OPT_NO_DEFAULT: o->no_default_policy = true; break;
+		case OPT_PRINT: o->print_policy = true; break;
+		case OPT_EXPLAIN: o->explain = optarg; break;
 		case 'v': log_verbosity++; break;
 		case 'h': fputs(usage, stdout); return -1;
 		case 'V': printf("collrun %s\n", COLLRUN_VERSION); return -1;
@@ -70,6 +84,10 @@ int options_parse(int argc, char **argv, struct options *o)
 				log_msg("unknown option '%s' (see collrun --help)", argv[optind - 1]);
 			return EXIT_USAGE;
 		}
+	}
+	if (optind >= argc && (o->print_policy || o->explain)) {
+		o->argv = argv + optind;
+		return 0;
 	}
 	if (optind >= argc) {
 		log_msg("no program to run (usage: collrun [OPTIONS] [--] PROGRAM [ARGS...])");

@@ -8,6 +8,11 @@ struct options {
 	bool passthrough;
 	const char **cache_dirs;  /* --cache DIR, in order */
 	int ncache;
+	const char **policy_files;  /* --policy FILE, in order */
+	int npolicy;
+	bool no_default_policy;
+	bool print_policy;
+	const char *explain;      /* --explain PATH */
 	char **argv;              /* PROGRAM ARGS..., NULL-terminated */
 };
 

@@ -1,40 +1,57 @@
 /* access, faccessat, faccessat2. The answer depends on the caller's credentials, which
- * equal ours until the job changes them (then common.c checks every caller). */
+ * equal ours until the job changes them (then route_path() checks every caller). */
 #include "handlers/common.h"
 #include "handlers/handlers.h"
-#include "arch.h"
 #include "handlers/walk.h"
+#include "arch.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+static void fill_access(struct access_item *i, const char *path, bool keep)
+{
+	int fd = walk_path(path, i->flags & AT_SYMLINK_NOFOLLOW, &sup.stats.fsops);
+	if (fd == WALK_NOT_PLAIN) {
+		i->state = SLOT_PASS;
+		return;
+	}
+	int err = -fd;
+	bool changing = false;
+	if (fd >= 0) {
+		err = syscall(SYS_faccessat2, fd, "", i->mode, (i->flags & AT_EACCESS) | AT_EMPTY_PATH) < 0 ? errno : 0;
+		struct stat st;
+		changing = keep && (fstat(fd, &st) < 0 || changes_during_job(&st));
+		close(fd);
+	}
+	if (changing)
+		i->state = SLOT_PASS;
+	else if (err == 0)
+		i->state = SLOT_OK;
+	else if (cacheable_errno(err) || err == EROFS || !keep)
+		i->state = SLOT_ERR, i->err = err;
+}
+
 static struct verdict serve_access(struct call *c, int dirfd, uint64_t path, int mode, int flags)
 {
 	if ((mode & ~(R_OK | W_OK | X_OK)) || (flags & ~(AT_EACCESS | AT_SYMLINK_NOFOLLOW)))
 		return verdict_continue();
-	if (!serveable_path(c, dirfd, path))
+	struct route r = route_path(c, dirfd, path);
+	if (r.how == ROUTE_KERNEL)
 		return verdict_continue();
-	struct entry *e = cache_get(&sup.cache, c->path);
-	struct access_item *i = e ? entry_access(e, mode, flags) : NULL;
-	if (!i)
-		return verdict_continue();
-	c->outcome = i->state == SLOT_EMPTY ? OUT_FILL : OUT_HIT;
-	if (i->state == SLOT_EMPTY) {
-		int fd = walk_path(c->path, flags & AT_SYMLINK_NOFOLLOW, &sup.stats.fsops);
-		int err = fd >= 0 ? (syscall(SYS_faccessat2, fd, "", mode, (flags & AT_EACCESS) | AT_EMPTY_PATH) < 0 ? errno : 0)
-				  : -fd;
-		struct stat st;
-		bool changing = fd >= 0 && (fstat(fd, &st) < 0 || changes_during_job(&st));
-		if (fd >= 0)
-			close(fd);
-		if (fd == WALK_NOT_PLAIN || changing)
-			i->state = SLOT_PASS;
-		else if (err == 0)
-			i->state = SLOT_OK;
-		else if (cacheable_errno(err) || err == EROFS)
-			i->state = SLOT_ERR, i->err = err;
+	if (r.how == ROUTE_DENY)
+		return verdict_return(-r.err);
+	struct access_item live = { .mode = mode, .flags = flags }, *i = &live;
+	if (r.how == ROUTE_CACHE) {
+		struct entry *e = cache_get(&sup.cache, r.lookup);
+		if (!e || !(i = entry_access(e, mode, flags)))
+			return verdict_continue();
 	}
+	c->outcome = i->state == SLOT_EMPTY ? OUT_FILL : OUT_HIT;
+	if (i->state == SLOT_EMPTY)
+		fill_access(i, r.lookup, r.how == ROUTE_CACHE);
+	if (i->state == SLOT_PASS && redirected(c, &r))
+		fill_access(i = &live, r.lookup, false);
 	if (i->state == SLOT_OK)
 		return verdict_return(0);
 	if (i->state == SLOT_ERR)

@@ -6,10 +6,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Read the path argument, make it absolute (dirfd/cwd), check the caller sees the file
- * system as we do, and ask the policy. true: c->path holds the absolute path and the call
- * may be served. false: pass it to the kernel. */
-bool serveable_path(struct call *c, int dirfd, uint64_t path_addr);
+enum route_how {
+	ROUTE_KERNEL,   /* let the kernel answer the call as made */
+	ROUTE_CACHE,    /* answer from the cache entry of route.lookup */
+	ROUTE_LIVE,     /* answer from route.lookup, computed now and not kept */
+	ROUTE_DENY,     /* fail with route.err */
+};
+
+struct route {
+	enum route_how how;
+	int err;
+	const char *lookup;   /* c->path, or c->target when a rule redirected the call */
+};
+
+/* Read the path argument, make it absolute (dirfd/cwd) into c->path, and decide with the
+ * policy how the call is answered. Anything collrun cannot be sure of goes to the kernel. */
+struct route route_path(struct call *c, int dirfd, uint64_t path_addr);
+static inline bool redirected(const struct call *c, const struct route *r) { return r->lookup != c->path; }
 /* Copy a result into the caller's buffer, after checking the call is still pending.
  * 0, or -errno (the caller then gets the kernel's own answer via CONTINUE). */
 int write_answer(struct call *c, uint64_t addr, const void *buf, size_t len);

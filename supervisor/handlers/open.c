@@ -11,6 +11,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -36,13 +38,9 @@ static bool harmless_device(const char *p)
 
 /* The job is about to change a file: remember its inode (so it is never cached while the
  * job runs) and forget all paths (it may be created, truncated or reached by other names). */
-static struct verdict note_write_open(struct call *c, int dirfd, uint64_t path, uint64_t flags)
+static struct verdict note_write_open(struct call *c, uint64_t flags)
 {
-	char rel[PATH_MAX], base[PATH_MAX];
-	bool known = tracee_read_string(c->pid, path, rel, sizeof rel) > 0 &&
-		     (rel[0] == '/' ? (strcpy(c->path, rel), true)
-				    : tracee_dir_path(c->pid, dirfd, base, sizeof base) == 0 &&
-					      path_join(base, rel, c->path, sizeof c->path) == 0);
+	bool known = c->path[0] != '\0';
 	if (known && harmless_device(c->path))
 		return verdict_continue();
 	struct stat st;
@@ -50,6 +48,44 @@ static struct verdict note_write_open(struct call *c, int dirfd, uint64_t path, 
 		inode_set_add(&sup.written, st.st_dev, st.st_ino);
 	invalidate_all("open for writing");
 	return verdict_continue();
+}
+
+/* The caller's umask, which its O_CREAT would have used. */
+static mode_t tracee_umask(pid_t pid)
+{
+	char path[64], buf[4096];
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	const char *u = strstr(buf, "Umask:");
+	return u ? (mode_t)strtoul(u + 6, NULL, 8) : 022;
+}
+
+/* A redirected open that the cache cannot answer (writes, directories, O_PATH, targets
+ * outside cached trees): open the target ourselves, with the caller's flags, and hand the
+ * descriptor over. The kernel cannot do it: it would open the path as named. */
+static struct verdict open_live(struct call *c, const char *target, uint64_t flags, mode_t mode)
+{
+	bool writes = may_write(flags);
+	mode_t old = writes ? umask(tracee_umask(c->pid)) : 0;
+	int fd = openat(AT_FDCWD, target, (int)flags | O_CLOEXEC, mode);
+	int err = errno;
+	if (writes)
+		umask(old);
+	sup.stats.fsops++;
+	c->outcome = OUT_FILL;
+	if (fd < 0)
+		return verdict_return(-err);
+	struct stat st;
+	if (writes) {
+		if (fstat(fd, &st) == 0)
+			inode_set_add(&sup.written, st.st_dev, st.st_ino);
+		invalidate_all("redirected open for writing");
+	}
+	return (struct verdict){ .kind = V_ADDFD, .fd = fd, .fd_flags = flags & O_CLOEXEC };
 }
 
 static void fill_open(struct open_slot *s, const char *path, bool nofollow)
@@ -78,38 +114,45 @@ static void fill_open(struct open_slot *s, const char *path, bool nofollow)
 		s->state = SLOT_PASS;   /* too big, no memfd allowed (vm.memfd_noexec=2), no fds left... */
 }
 
-static struct verdict serve_open(struct call *c, int dirfd, uint64_t path, uint64_t flags)
+static struct verdict serve_open(struct call *c, int dirfd, uint64_t path, uint64_t flags, mode_t mode)
 {
-	if (may_write(flags))
-		return note_write_open(c, dirfd, path, flags);
-	if (flags & ~(uint64_t)SERVABLE_FLAGS)
+	struct route r = route_path(c, dirfd, path);
+	if (r.how == ROUTE_DENY)
+		return verdict_return(-r.err);
+	bool writes = may_write(flags), servable = !writes && !(flags & ~(uint64_t)SERVABLE_FLAGS);
+	if (r.how != ROUTE_KERNEL && redirected(c, &r) && (r.how == ROUTE_LIVE || !servable))
+		return open_live(c, r.lookup, flags, mode);
+	if (writes)
+		return note_write_open(c, flags);
+	if (r.how != ROUTE_CACHE || !servable)
 		return verdict_continue();   /* O_PATH, O_DIRECTORY, O_NOATIME, O_DIRECT, ... */
-	if (!serveable_path(c, dirfd, path))
-		return verdict_continue();
-	struct entry *e = cache_get(&sup.cache, c->path);
+	struct entry *e = cache_get(&sup.cache, r.lookup);
 	if (!e)
 		return verdict_continue();
 	bool nofollow = flags & O_NOFOLLOW;
 	struct open_slot *s = &e->open[nofollow];
 	c->outcome = s->state == SLOT_EMPTY ? OUT_FILL : OUT_HIT;
 	if (s->state == SLOT_EMPTY)
-		fill_open(s, c->path, nofollow);
+		fill_open(s, r.lookup, nofollow);
 	if (s->state == SLOT_ERR)
 		return verdict_return(-s->err);
 	int fd = s->state == SLOT_OK ? data_open(&sup.data, s->obj, flags) : -1;
-	if (fd < 0)
+	if (fd < 0) {
+		if (redirected(c, &r))
+			return open_live(c, r.lookup, flags, mode);
 		return c->outcome = OUT_PASS, verdict_continue();
+	}
 	return (struct verdict){ .kind = V_ADDFD, .fd = fd, .fd_flags = flags & O_CLOEXEC };
 }
 
 struct verdict h_open(struct call *c)
 {
-	return serve_open(c, AT_FDCWD, c->args[0], c->args[1]);
+	return serve_open(c, AT_FDCWD, c->args[0], c->args[1], c->args[2]);
 }
 
 struct verdict h_openat(struct call *c)
 {
-	return serve_open(c, dirfd_arg(c->args[0]), c->args[1], (uint32_t)c->args[2]);
+	return serve_open(c, dirfd_arg(c->args[0]), c->args[1], (uint32_t)c->args[2], c->args[3]);
 }
 
 struct verdict h_openat2(struct call *c)
@@ -117,7 +160,7 @@ struct verdict h_openat2(struct call *c)
 	struct open_how how;
 	if (c->args[3] != sizeof how || tracee_read(c->pid, c->args[2], &how, sizeof how) < 0)
 		return verdict_continue();
-	if (how.resolve || how.mode || (how.flags >> 32))
+	if (how.resolve || (how.flags >> 32) || (how.mode && !(how.flags & (O_CREAT | __O_TMPFILE))))
 		return verdict_continue();   /* RESOLVE_* walks, or the kernel's EINVAL */
-	return serve_open(c, dirfd_arg(c->args[0]), c->args[1], how.flags);
+	return serve_open(c, dirfd_arg(c->args[0]), c->args[1], how.flags, how.mode);
 }

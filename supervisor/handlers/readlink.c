@@ -9,37 +9,64 @@
 #include <string.h>
 #include <unistd.h>
 
+static void fill_link(struct link_slot *s, const char *path, bool keep)
+{
+	char target[PATH_MAX];
+	int fd = walk_path(path, true, &sup.stats.fsops);
+	if (fd == WALK_NOT_PLAIN) {
+		s->state = SLOT_PASS;
+		return;
+	}
+	ssize_t n = -1;
+	int err = -fd;
+	if (fd >= 0) {
+		/* readlinkat(fd, "") of a non-link answers ENOENT; readlink(path) says EINVAL. */
+		n = readlinkat(fd, "", target, sizeof target);
+		err = n < 0 ? (errno == ENOENT ? EINVAL : errno) : 0;
+		close(fd);
+	}
+	if (n >= 0 && (s->target = malloc(n + 1))) {
+		memcpy(s->target, target, n);
+		s->len = n;
+		s->state = SLOT_OK;
+	} else if (n < 0 && (cacheable_errno(err) || !keep)) {
+		s->state = SLOT_ERR;
+		s->err = err;
+	}
+}
+
 static struct verdict serve_readlink(struct call *c, int dirfd, uint64_t path, uint64_t buf, int bufsiz)
 {
 	if (bufsiz <= 0)
 		return verdict_continue();
-	if (!serveable_path(c, dirfd, path))
+	struct route r = route_path(c, dirfd, path);
+	if (r.how == ROUTE_KERNEL)
 		return verdict_continue();
-	struct entry *e = cache_get(&sup.cache, c->path);
-	if (!e)
-		return verdict_continue();
-	struct link_slot *s = &e->link;
-	c->outcome = s->state == SLOT_EMPTY ? OUT_FILL : OUT_HIT;
-	if (s->state == SLOT_EMPTY) {
-		char target[PATH_MAX];
-		int fd = walk_path(c->path, true, &sup.stats.fsops);
-		ssize_t n = fd >= 0 ? readlinkat(fd, "", target, sizeof target) : -1;
-		int err = fd >= 0 ? errno : -fd;
-		if (fd >= 0)
-			close(fd);
-		if (fd == WALK_NOT_PLAIN)
-			s->state = SLOT_PASS;
-		else if (n < 0 && (err == ENOENT && fd >= 0 ? (err = EINVAL) : err, cacheable_errno(err)))
-			s->state = SLOT_ERR, s->err = err;
-		else if (n >= 0 && (s->target = malloc(n + 1)))
-			memcpy(s->target, target, n), s->len = n, s->state = SLOT_OK;
+	if (r.how == ROUTE_DENY)
+		return verdict_return(-r.err);
+	struct link_slot live = { 0 }, *s = &live;
+	if (r.how == ROUTE_CACHE) {
+		struct entry *e = cache_get(&sup.cache, r.lookup);
+		if (!e)
+			return verdict_continue();
+		s = &e->link;
 	}
-	if (s->state == SLOT_ERR)
-		return verdict_return(-s->err);
+	c->outcome = s->state == SLOT_EMPTY ? OUT_FILL : OUT_HIT;
+	if (s->state == SLOT_EMPTY)
+		fill_link(s, r.lookup, r.how == ROUTE_CACHE);
+	if (s->state == SLOT_PASS && redirected(c, &r))
+		fill_link(s = &live, r.lookup, false);
+	struct verdict v;
 	size_t len = s->len < (size_t)bufsiz ? s->len : (size_t)bufsiz;
-	if (s->state != SLOT_OK || write_answer(c, buf, s->target, len) < 0)
-		return c->outcome = OUT_PASS, verdict_continue();
-	return verdict_return(len);
+	if (s->state == SLOT_ERR)
+		v = verdict_return(-s->err);
+	else if (s->state != SLOT_OK || write_answer(c, buf, s->target, len) < 0)
+		c->outcome = OUT_PASS, v = verdict_continue();
+	else
+		v = verdict_return(len);
+	if (s == &live)
+		free(live.target);
+	return v;
 }
 
 struct verdict h_readlink(struct call *c)

@@ -10,13 +10,14 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-static void fill_stat(struct stat_slot *s, const char *path, bool nofollow)
+/* keep: the answer will be kept, so it must not be one that changes during the job. */
+static void fill_stat(struct stat_slot *s, const char *path, bool nofollow, bool keep)
 {
 	int fd = walk_path(path, nofollow, &sup.stats.fsops);
 	if (fd < 0) {
 		if (fd == WALK_NOT_PLAIN)
 			s->state = SLOT_PASS;
-		else if (cacheable_errno(-fd))
+		else if (cacheable_errno(-fd) || !keep)
 			s->state = SLOT_ERR, s->err = -fd;
 		return;
 	}
@@ -26,30 +27,28 @@ static void fill_stat(struct stat_slot *s, const char *path, bool nofollow)
 	if (r < 0)
 		return;
 	/* A file the job writes changes under us: keep answering it from the kernel. */
-	s->state = changes_during_job(&s->st) ? SLOT_PASS : SLOT_OK;
-}
-
-static bool statx_changes_during_job(const struct statx *sx)
-{
-	struct stat st = { .st_mode = sx->stx_mode, .st_ino = sx->stx_ino,
-			   .st_dev = makedev(sx->stx_dev_major, sx->stx_dev_minor) };
-	st.st_ctim.tv_sec = sx->stx_ctime.tv_sec;
-	st.st_ctim.tv_nsec = sx->stx_ctime.tv_nsec;
-	/* A statx that did not ask for ctime has none to judge by: never cache it. */
-	return !(sx->stx_mask & STATX_CTIME) || changes_during_job(&st);
+	s->state = keep && changes_during_job(&s->st) ? SLOT_PASS : SLOT_OK;
 }
 
 static struct verdict serve_stat(struct call *c, int dirfd, uint64_t path, uint64_t buf, bool nofollow)
 {
-	if (!serveable_path(c, dirfd, path))
+	struct route r = route_path(c, dirfd, path);
+	if (r.how == ROUTE_KERNEL)
 		return verdict_continue();
-	struct entry *e = cache_get(&sup.cache, c->path);
-	if (!e)
-		return verdict_continue();
-	struct stat_slot *s = &e->stat[nofollow];
+	if (r.how == ROUTE_DENY)
+		return verdict_return(-r.err);
+	struct stat_slot live = { 0 }, *s = &live;
+	if (r.how == ROUTE_CACHE) {
+		struct entry *e = cache_get(&sup.cache, r.lookup);
+		if (!e)
+			return verdict_continue();
+		s = &e->stat[nofollow];
+	}
 	c->outcome = s->state == SLOT_EMPTY ? OUT_FILL : OUT_HIT;
 	if (s->state == SLOT_EMPTY)
-		fill_stat(s, c->path, nofollow);
+		fill_stat(s, r.lookup, nofollow, r.how == ROUTE_CACHE);
+	if (s->state == SLOT_PASS && redirected(c, &r))   /* the kernel would look up the wrong path */
+		fill_stat(s = &live, r.lookup, nofollow, false);
 	if (s->state == SLOT_ERR)
 		return verdict_return(-s->err);
 	if (s->state != SLOT_OK || write_answer(c, buf, &s->st, sizeof s->st) < 0)
@@ -75,30 +74,46 @@ struct verdict h_newfstatat(struct call *c)
 	return serve_stat(c, dirfd_arg(c->args[0]), c->args[1], c->args[2], flags & AT_SYMLINK_NOFOLLOW);
 }
 
+static void fill_statx(struct statx_item *i, const char *path, bool keep)
+{
+	int fd = walk_path(path, i->flags & AT_SYMLINK_NOFOLLOW, &sup.stats.fsops);
+	if (fd < 0) {
+		if (fd == WALK_NOT_PLAIN)
+			i->state = SLOT_PASS;
+		else if (cacheable_errno(-fd) || !keep)
+			i->state = SLOT_ERR, i->err = -fd;
+		return;
+	}
+	long r = syscall(SYS_statx, fd, "", i->flags | AT_EMPTY_PATH, i->mask, &i->sx);
+	/* Judge by fstat: a statx that did not ask for ctime may not carry one. */
+	struct stat st;
+	bool changing = keep && (fstat(fd, &st) < 0 || changes_during_job(&st));
+	close(fd);
+	if (r == 0)
+		i->state = changing ? SLOT_PASS : SLOT_OK;
+}
+
 struct verdict h_statx(struct call *c)
 {
 	unsigned flags = c->args[2], mask = c->args[3];
 	if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_STATX_DONT_SYNC) || (mask & STATX__RESERVED))
 		return verdict_continue();
-	if (!serveable_path(c, dirfd_arg(c->args[0]), c->args[1]))
+	struct route r = route_path(c, dirfd_arg(c->args[0]), c->args[1]);
+	if (r.how == ROUTE_KERNEL)
 		return verdict_continue();
-	struct entry *e = cache_get(&sup.cache, c->path);
-	struct statx_item *i = e ? entry_statx(e, flags, mask) : NULL;
-	if (!i)
-		return verdict_continue();
-	c->outcome = i->state == SLOT_EMPTY ? OUT_FILL : OUT_HIT;
-	if (i->state == SLOT_EMPTY) {
-		int fd = walk_path(c->path, flags & AT_SYMLINK_NOFOLLOW, &sup.stats.fsops);
-		long r = fd >= 0 ? syscall(SYS_statx, fd, "", flags | AT_EMPTY_PATH, mask, &i->sx) : -1;
-		if (fd >= 0)
-			close(fd);
-		if (fd == WALK_NOT_PLAIN)
-			i->state = SLOT_PASS;
-		else if (fd < 0 && cacheable_errno(-fd))
-			i->state = SLOT_ERR, i->err = -fd;
-		else if (r == 0)
-			i->state = statx_changes_during_job(&i->sx) ? SLOT_PASS : SLOT_OK;
+	if (r.how == ROUTE_DENY)
+		return verdict_return(-r.err);
+	struct statx_item live = { .flags = flags, .mask = mask }, *i = &live;
+	if (r.how == ROUTE_CACHE) {
+		struct entry *e = cache_get(&sup.cache, r.lookup);
+		if (!e || !(i = entry_statx(e, flags, mask)))
+			return verdict_continue();
 	}
+	c->outcome = i->state == SLOT_EMPTY ? OUT_FILL : OUT_HIT;
+	if (i->state == SLOT_EMPTY)
+		fill_statx(i, r.lookup, r.how == ROUTE_CACHE);
+	if (i->state == SLOT_PASS && redirected(c, &r))
+		fill_statx(i = &live, r.lookup, false);
 	if (i->state == SLOT_ERR)
 		return verdict_return(-i->err);
 	if (i->state != SLOT_OK || write_answer(c, c->args[4], &i->sx, sizeof i->sx) < 0)

@@ -1,0 +1,194 @@
+/* Matching a path against rules. Prefix patterns compare on whole components ("/usr/lib"
+ * covers "/usr/lib/x", not "/usr/lib64"). Glob patterns match component by component:
+ * "*", "?" and "[...]" within one component (fnmatch), "**" across any number of them.
+ * Every pattern also covers everything below what it matches. */
+#include "policy.h"
+#include <errno.h>
+#include <fnmatch.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool has_glob(const char *s, size_t *fixed)
+{
+	size_t i = strcspn(s, "*?[");
+	if (fixed)
+		*fixed = i;
+	return s[i] != '\0';
+}
+
+int policy_add(struct policy *p, enum pol_action a, const char *pattern, const char *target,
+	       int err, const char *origin)
+{
+	if (!pattern)
+		return -EINVAL;
+	bool by_name = a == POL_LIBRARY || a == POL_HIDE;
+	if (by_name ? (!pattern[0] || strchr(pattern, '/')) : pattern[0] != '/')
+		return -EINVAL;
+	if ((a == POL_REDIRECT || a == POL_LIBRARY) && (!target || target[0] != '/'))
+		return -EINVAL;
+	size_t len = strlen(pattern);
+	while (!by_name && len > 1 && pattern[len - 1] == '/')
+		len--;
+	if (!by_name && len == 1)
+		len = 0;   /* "/" is the empty prefix: covers everything */
+	size_t fixed;
+	char *pat = strndup(pattern, len);
+	if (pat && has_glob(pat, &fixed) && a == POL_REDIRECT) {
+		free(pat);
+		return -EINVAL;
+	}
+	if (!pat)
+		return -ENOMEM;
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 16;
+		struct pol_rule *r = realloc(p->rules, cap * sizeof *r);
+		if (!r) {
+			free(pat);
+			return -ENOMEM;
+		}
+		p->rules = r;
+		p->cap = cap;
+	}
+	struct pol_rule r = { .action = a, .pattern = pat, .len = len, .fixed = fixed, .err = err };
+	r.target = target ? strdup(target) : NULL;
+	r.origin = strdup(origin ? origin : "");
+	if ((target && !r.target) || !r.origin) {
+		free(pat);
+		free(r.target);
+		free(r.origin);
+		return -ENOMEM;
+	}
+	if (a == POL_HIDE)
+		r.err = ENOENT;
+	p->rules[p->n++] = r;
+	return 0;
+}
+
+/* Length of the component at s (up to '/' or end). */
+static size_t comp(const char *s) { return strcspn(s, "/"); }
+static const char *next(const char *s, size_t n)
+{
+	s += n;
+	while (*s == '/')
+		s++;
+	return s;
+}
+
+static bool comp_match(const char *p, size_t pn, const char *s, size_t sn)
+{
+	char pb[NAME_MAX + 1], sb[NAME_MAX + 1];
+	if (pn > NAME_MAX || sn > NAME_MAX)
+		return false;
+	memcpy(pb, p, pn);
+	pb[pn] = '\0';
+	memcpy(sb, s, sn);
+	sb[sn] = '\0';
+	return fnmatch(pb, sb, FNM_PERIOD) == 0;
+}
+
+/* Does pattern p (at a component start) match path s or an ancestor of it? */
+static bool glob_covers(const char *p, const char *s, int depth)
+{
+	if (depth > 64)
+		return false;   /* pathological patterns: refuse rather than recurse forever */
+	for (;;) {
+		if (*p == '\0')
+			return true;
+		size_t pn = comp(p);
+		if (pn == 2 && p[0] == '*' && p[1] == '*') {
+			const char *rest = next(p, pn);
+			for (const char *t = s;; t = next(t, comp(t))) {
+				if (glob_covers(rest, t, depth + 1))
+					return true;
+				if (*t == '\0')
+					return false;
+			}
+		}
+		if (*s == '\0')
+			return false;
+		size_t sn = comp(s);
+		if (!comp_match(p, pn, s, sn))
+			return false;
+		p = next(p, pn);
+		s = next(s, sn);
+	}
+}
+
+static bool covers(const struct pol_rule *r, const char *path)
+{
+	if (r->action == POL_LIBRARY || r->action == POL_HIDE) {
+		const char *base = strrchr(path, '/');
+		base = base ? base + 1 : path;
+		if (r->fixed == r->len)
+			return strcmp(base, r->pattern) == 0;
+		return fnmatch(r->pattern, base, FNM_PERIOD) == 0;
+	}
+	if (strncmp(path, r->pattern, r->fixed) != 0)
+		return false;
+	if (r->fixed == r->len)
+		return path[r->len] == '\0' || path[r->len] == '/';
+	return glob_covers(next(r->pattern, 0), next(path, 0), 0);
+}
+
+enum pol_action policy_decide(const struct policy *p, const char *path, struct pol_decision *d,
+			      char *buf, size_t size)
+{
+	*d = (struct pol_decision){ .action = POL_PASS };
+	for (size_t i = 0; i < p->n; i++) {
+		const struct pol_rule *r = &p->rules[i];
+		if (!covers(r, path))
+			continue;
+		d->rule = r;
+		d->action = r->action;
+		d->err = r->err;
+		if (r->action == POL_LIBRARY) {
+			d->target = r->target;
+		} else if (r->action == POL_REDIRECT) {
+			int n = snprintf(buf, size, "%s%s", r->target, path + r->len);
+			if (n < 0 || (size_t)n >= size) {
+				d->action = POL_PASS;   /* cannot express it: let the kernel say */
+				return POL_PASS;
+			}
+			d->target = buf;
+		}
+		return d->action;
+	}
+	return POL_PASS;
+}
+
+void policy_free(struct policy *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		free(p->rules[i].pattern);
+		free(p->rules[i].target);
+		free(p->rules[i].origin);
+	}
+	free(p->rules);
+	*p = (struct policy){ 0 };
+}
+
+const char *pol_action_name(enum pol_action a)
+{
+	static const char *const names[] = { "pass", "cache", "deny", "redirect", "library", "hide" };
+	return (unsigned)a < sizeof names / sizeof *names ? names[a] : "?";
+}
+
+int policy_format_rule(const struct pol_rule *r, char *buf, size_t size)
+{
+	const char *pat = r->len ? r->pattern : "/";
+	int n;
+	switch (r->action) {
+	case POL_DENY:
+		n = snprintf(buf, size, "deny %s %s", pat, strerrorname_np(r->err) ? strerrorname_np(r->err) : "?");
+		break;
+	case POL_REDIRECT:
+	case POL_LIBRARY:
+		n = snprintf(buf, size, "%s %s %s", pol_action_name(r->action), pat, r->target);
+		break;
+	default:
+		n = snprintf(buf, size, "%s %s", pol_action_name(r->action), pat);
+	}
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : n;
+}
