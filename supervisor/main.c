@@ -195,6 +195,7 @@ int main(int argc, char **argv)
 	if ((err = supervisor_init(&sup)) < 0)
 		return log_err(err, "cannot set up the supervisor"), EXIT_FAILURE_COLLRUN;
 	sup.passthrough = o.passthrough;
+	sup.data.mode = o.data_mode;
 	note_inherited_writers();
 	pid_t pid;
 	if ((rc = start(&o, path, &pid)) != 0)

@@ -5,6 +5,8 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include "cache/data.h"
 
 static const char usage[] =
 	"Usage: collrun [OPTIONS] [--] PROGRAM [ARGS...]\n"
@@ -21,6 +23,9 @@ static const char usage[] =
 	"      --no-default-policy use only --cache and policy-file rules\n"
 	"      --print-policy      print the effective rules, each with its origin, and exit\n"
 	"      --explain=PATH      say which rule decides PATH and how, and exit\n"
+	"      --data=HOW          how served opens reach file contents: auto (default: a\n"
+	"                          memfd copy for network and FUSE file systems, the file\n"
+	"                          itself for local ones), memfd (always copy), direct\n"
 	"      --passthrough       trap and count calls but serve none (for comparisons)\n"
 	"  -v, --verbose           log every decision on standard error (twice: more)\n"
 	"  -h, --help              show this help and exit\n"
@@ -33,12 +38,13 @@ static const char usage[] =
 
 int options_parse(int argc, char **argv, struct options *o)
 {
-	enum { OPT_STATS_FILE = 256, OPT_PASSTHROUGH, OPT_NO_DEFAULT, OPT_PRINT, OPT_EXPLAIN };
+	enum { OPT_STATS_FILE = 256, OPT_PASSTHROUGH, OPT_DATA, OPT_NO_DEFAULT, OPT_PRINT, OPT_EXPLAIN };
 	static const struct option longopts[] = {
 		{ "stats", no_argument, NULL, 's' },
 		{ "stats-file", required_argument, NULL, OPT_STATS_FILE },
 		{ "cache", required_argument, NULL, 'c' },
 		{ "passthrough", no_argument, NULL, OPT_PASSTHROUGH },
+		{ "data", required_argument, NULL, OPT_DATA },
 		{ "policy", required_argument, NULL, 'p' },
 		{ "no-default-policy", no_argument, NULL, OPT_NO_DEFAULT },
 		{ "print-policy", no_argument, NULL, OPT_PRINT },
@@ -67,6 +73,18 @@ int options_parse(int argc, char **argv, struct options *o)
 			o->cache_dirs[o->ncache++] = optarg;
 			break;
 		case OPT_PASSTHROUGH: o->passthrough = true; break;
+		case OPT_DATA:
+			if (strcmp(optarg, "auto") == 0)
+				o->data_mode = DATA_AUTO;
+			else if (strcmp(optarg, "memfd") == 0)
+				o->data_mode = DATA_ALWAYS_MEMFD;
+			else if (strcmp(optarg, "direct") == 0)
+				o->data_mode = DATA_ALWAYS_DIRECT;
+			else {
+				log_msg("--data %s: expected auto, memfd or direct", optarg);
+				return EXIT_USAGE;
+			}
+			break;
 		case 'p': o->policy_files[o->npolicy++] = optarg; break;
 		case OPT_NO_DEFAULT: o->no_default_policy = true; break;
 		case OPT_PRINT: o->print_policy = true; break;

@@ -6,6 +6,7 @@ struct options {
 	bool stats;
 	const char *stats_file;   /* NULL: stderr */
 	bool passthrough;
+	int data_mode;            /* enum data_mode */
 	const char **cache_dirs;  /* --cache DIR, in order */
 	int ncache;
 	const char **policy_files;  /* --policy FILE, in order */

@@ -1,6 +1,7 @@
-/* memfd copies of files. Filled with sendfile (no mapping in the supervisor, so its
+/* Data objects. memfd copies are filled with sendfile (no mapping in the supervisor, so its
  * resident memory does not grow with the cache), then mode and times made to match the
- * original and the contents sealed against writes, growth and shrinking. */
+ * original and the contents sealed against writes, growth and shrinking. Direct objects
+ * keep an O_PATH descriptor of the file and reopen it per served open. */
 #include "data.h"
 #include "arch.h"
 #include <errno.h>
@@ -87,7 +88,26 @@ static int copy_all(int dst, int src, off_t size, uint64_t *fsops)
 	return ftruncate(dst, size) < 0 ? -errno : 0;
 }
 
-static int fill(struct data_store *d, int srcfd, const struct stat *st, const char *path,
+bool data_fs_is_local(long t)
+{
+	switch ((unsigned long)t) {
+	case 0xEF53:       /* ext2/3/4 */
+	case 0x58465342:   /* xfs */
+	case 0x9123683E:   /* btrfs */
+	case 0x01021994:   /* tmpfs */
+	case 0x858458F6:   /* ramfs */
+	case 0x794C7630:   /* overlayfs */
+	case 0x73717368:   /* squashfs */
+	case 0xE0F5E1E2:   /* erofs */
+	case 0xF2F52010:   /* f2fs */
+	case 0x2FC12FC1:   /* zfs */
+	case 0x9660:       /* iso9660 */
+		return true;
+	}
+	return false;
+}
+
+static int fill(struct data_store *d, int srcfd, const struct stat *st, bool copy, const char *path,
 		struct data_obj *o, uint64_t *fsops)
 {
 	char name[16];
@@ -98,6 +118,15 @@ static int fill(struct data_store *d, int srcfd, const struct stat *st, const ch
 	(*fsops)++;
 	if (rfd < 0)
 		return -errno;
+	if (!copy) {
+		close(rfd);
+		o->kind = DATA_DIRECT;
+		o->fd = fcntl(srcfd, F_DUPFD_CLOEXEC, 0);
+		if (o->fd < 0)
+			return -errno;
+		snprintf(o->fdname, sizeof o->fdname, "%d", o->fd);
+		return 0;
+	}
 	int mfd = new_memfd(path);
 	if (mfd < 0) {
 		close(rfd);
@@ -114,15 +143,17 @@ static int fill(struct data_store *d, int srcfd, const struct stat *st, const ch
 		close(mfd);
 		return err;
 	}
-	o->memfd = mfd;
+	o->kind = DATA_MEMFD;
+	o->fd = mfd;
 	snprintf(o->fdname, sizeof o->fdname, "%d", mfd);
 	return 0;
 }
 
-int data_get(struct data_store *d, int srcfd, const struct stat *st, const char *path,
+int data_get(struct data_store *d, int srcfd, const struct stat *st, long fstype, const char *path,
 	     struct data_obj **out, uint64_t *fsops)
 {
-	if (st->st_size > d->max_file_size)
+	bool copy = d->mode == DATA_ALWAYS_MEMFD || (d->mode == DATA_AUTO && !data_fs_is_local(fstype));
+	if (copy && st->st_size > d->max_file_size)
 		return -EFBIG;
 	size_t b = bucket(d, st->st_dev, st->st_ino);
 	for (struct data_obj *o = d->buckets[b]; o; o = o->next) {
@@ -134,7 +165,7 @@ int data_get(struct data_store *d, int srcfd, const struct stat *st, const char 
 	struct data_obj *o = calloc(1, sizeof *o);
 	if (!o)
 		return -ENOMEM;
-	int err = fill(d, srcfd, st, path, o, fsops);
+	int err = fill(d, srcfd, st, copy, path, o, fsops);
 	if (err) {
 		free(o);
 		return err;
@@ -148,14 +179,15 @@ int data_get(struct data_store *d, int srcfd, const struct stat *st, const char 
 	o->next = d->buckets[b];
 	d->buckets[b] = o;
 	d->files++;
-	d->bytes += st->st_size;
+	if (copy)
+		d->bytes += st->st_size;
 	*out = o;
 	return 0;
 }
 
 int data_open(struct data_store *d, const struct data_obj *o, int flags)
 {
-	int fd = openat(d->proc_self_fd, o->fdname, O_RDONLY | O_CLOEXEC | (flags & O_NONBLOCK));
+	int fd = openat(d->proc_self_fd, o->fdname, O_RDONLY | O_CLOEXEC | O_NOCTTY | (flags & O_NONBLOCK));
 	return fd < 0 ? -errno : fd;
 }
 
@@ -164,7 +196,7 @@ void data_free(struct data_store *d)
 	for (size_t i = 0; i < d->nbuckets; i++) {
 		for (struct data_obj *o = d->buckets[i], *n; o; o = n) {
 			n = o->next;
-			close(o->memfd);
+			close(o->fd);
 			free(o);
 		}
 	}

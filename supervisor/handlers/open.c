@@ -90,7 +90,8 @@ static struct verdict open_live(struct call *c, const char *target, uint64_t fla
 
 static void fill_open(struct open_slot *s, const char *path, bool nofollow)
 {
-	int fd = walk_path(path, nofollow, &sup.stats.fsops);
+	long fstype = 0;
+	int fd = walk_path_fs(path, nofollow, &sup.stats.fsops, &fstype);
 	if (fd < 0) {
 		if (fd == WALK_NOT_PLAIN)
 			s->state = SLOT_PASS;
@@ -104,7 +105,7 @@ static void fill_open(struct open_slot *s, const char *path, bool nofollow)
 		close(fd);
 		return;
 	}
-	int err = data_get(&sup.data, fd, &st, path, &s->obj, &sup.stats.fsops);
+	int err = data_get(&sup.data, fd, &st, fstype, path, &s->obj, &sup.stats.fsops);
 	close(fd);
 	if (err == 0)
 		s->state = SLOT_OK;

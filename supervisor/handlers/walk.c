@@ -34,7 +34,7 @@ static bool pseudo_fs(long type)
 }
 
 /* >= 0: fd; WALK_NOT_PLAIN; or -errno of the walk. */
-static int open_plain(const char *path, bool nofollow, uint64_t *fsops)
+static int open_plain(const char *path, bool nofollow, uint64_t *fsops, long *fstype)
 {
 	struct open_how how = { .flags = O_PATH | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0),
 				.resolve = RESOLVE_NO_MAGICLINKS };
@@ -56,12 +56,19 @@ static int open_plain(const char *path, bool nofollow, uint64_t *fsops)
 		close(fd);
 		return WALK_NOT_PLAIN;
 	}
+	if (fstype)
+		*fstype = sf.f_type;
 	return fd;
 }
 
 int walk_path(const char *path, bool nofollow, uint64_t *fsops)
 {
-	int r = open_plain(path, nofollow, fsops);
+	return walk_path_fs(path, nofollow, fsops, NULL);
+}
+
+int walk_path_fs(const char *path, bool nofollow, uint64_t *fsops, long *fstype)
+{
+	int r = open_plain(path, nofollow, fsops, fstype);
 	if (r >= 0 || r == WALK_NOT_PLAIN)
 		return r;
 	char up[PATH_MAX * 2];
@@ -74,7 +81,7 @@ int walk_path(const char *path, bool nofollow, uint64_t *fsops)
 		if (!slash || slash == up)
 			return r;   /* reached "/": everything above the failure is plain */
 		*slash = '\0';
-		int a = open_plain(up, false, fsops);
+		int a = open_plain(up, false, fsops, NULL);
 		if (a == WALK_NOT_PLAIN)
 			return a;
 		if (a >= 0) {

@@ -12,3 +12,5 @@
  * or the walk's -errno (ENOENT, ENOTDIR, ELOOP, EACCES...) when everything up to where
  * it failed is plain. *fsops counts file-system operations. */
 int walk_path(const char *path, bool nofollow, uint64_t *fsops);
+/* The same, also giving the file system type (statfs f_type) of what was opened. */
+int walk_path_fs(const char *path, bool nofollow, uint64_t *fsops, long *fstype);

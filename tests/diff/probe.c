@@ -7,7 +7,8 @@
  * printed: atime, ctime, and dev/ino/nlink of opened descriptors (a served fd is a memfd).
  * --list prints "name flags": s = a fixture file is read (expect served+filled > 0),
  * m = mutates the fixture (ino/mtime/btime hidden: the fixture is recreated per run),
- * h = helper, not run on its own, k = differs by design (reported as SKIP when it differs),
+ * h = helper, not run on its own, k = differs by design when served from a memfd copy
+ * (--data=memfd: reported as SKIP when it differs; must match otherwise),
  * e = may differ only by EINTR from a signal that arrives before collrun receives the call
  * (documented; every other result must match). x86_64 only (uses SYS_open, SYS_stat, ...). */
 #include <dirent.h>

@@ -13,8 +13,11 @@ both find-sort-head $BB sh -c "$BB find $P -name '*.py' | $BB sort | $BB head -n
 stats find-sort-head served\>0
 
 # every file of the tree (pyc caches excluded: a concurrent python may rewrite them)
+# --data=memfd: every file copied into the cache (the way a network file system is served)
+CR_OPTS=(--data=memfd)
 both md5sum $BB sh -c "$BB find $P -type f ! -path '*/__pycache__/*' | $BB sort | $BB xargs $BB md5sum | $BB md5sum; $BB find $P -type f ! -path '*/__pycache__/*' | $BB wc -l"
 stats md5sum served\>0 files\>0 bytes\>1000000
+CR_OPTS=()
 # four md5sum processes at once, and a few big files (each copied whole into the cache)
 both md5sum-parallel $BB sh -c "$BB find $P -type f ! -path '*/__pycache__/*' | $BB xargs -P 4 -n 40 $BB md5sum | $BB sort | $BB md5sum"
 both bigfiles $BB sh -c "$BB find /usr/lib /usr/lib/x86_64-linux-gnu -maxdepth 1 -type f -size +20000k | $BB sort | $BB head -n 3 | $BB xargs $BB md5sum; echo done"

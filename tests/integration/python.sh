@@ -84,7 +84,12 @@ print("ok")
 PYEOF
 
 both stdlib $PY "$S/stdlib.py"
-stats stdlib served\>0 files\>0 bytes\>0
+stats stdlib served\>0 files\>0
+# the same with every file copied into memfds, as on a network file system
+CR_OPTS=(--data=memfd)
+both stdlib-memfd $PY "$S/stdlib.py"
+stats stdlib-memfd served\>0 files\>0 bytes\>0
+CR_OPTS=()
 
 if $PY -c 'import numpy' 2>/dev/null; then
   both numpy $PY "$S/np.py"

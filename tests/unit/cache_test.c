@@ -91,6 +91,7 @@ Test(data, copy_is_sealed_faithful_and_shared_per_inode)
 {
 	struct data_store d;
 	cr_assert_eq(data_init(&d), 0);
+	d.mode = DATA_ALWAYS_MEMFD;
 	char path[] = "/tmp/collrun_data_test_XXXXXX";
 	int t = mkstemp(path);
 	close(t);
@@ -99,9 +100,9 @@ Test(data, copy_is_sealed_faithful_and_shared_per_inode)
 	fstat(fd, &st);
 	uint64_t ops = 0;
 	struct data_obj *o1, *o2;
-	cr_assert_eq(data_get(&d, fd, &st, path, &o1, &ops), 0);
+	cr_assert_eq(data_get(&d, fd, &st, 0, path, &o1, &ops), 0);
 	cr_assert_gt(ops, 0);
-	cr_assert_eq(data_get(&d, fd, &st, path, &o2, &ops), 0);
+	cr_assert_eq(data_get(&d, fd, &st, 0, path, &o2, &ops), 0);
 	cr_assert_eq(o1, o2, "one object per (dev, ino)");
 	cr_assert_eq(d.files, 1);
 	cr_assert_eq(d.bytes, 14);
@@ -118,7 +119,7 @@ Test(data, copy_is_sealed_faithful_and_shared_per_inode)
 	cr_assert_eq(ms.st_mtim.tv_sec, st.st_mtim.tv_sec);
 	cr_assert_eq(ms.st_mtim.tv_nsec, st.st_mtim.tv_nsec);
 	cr_assert_lt(fcntl(r1, F_GETFL) & O_ACCMODE, 1, "read-only");
-	int seals = fcntl(o1->memfd, F_GET_SEALS);
+	int seals = fcntl(o1->fd, F_GET_SEALS);
 	cr_assert(seals & F_SEAL_WRITE && seals & F_SEAL_GROW && seals & F_SEAL_SHRINK);
 
 	close(r1);
@@ -132,6 +133,7 @@ Test(data, changed_file_gets_a_new_copy)
 {
 	struct data_store d;
 	data_init(&d);
+	d.mode = DATA_ALWAYS_MEMFD;
 	char path[] = "/tmp/collrun_data_test_XXXXXX";
 	close(mkstemp(path));
 	int fd = make_file(path, "one", 0644);
@@ -139,11 +141,11 @@ Test(data, changed_file_gets_a_new_copy)
 	fstat(fd, &st);
 	uint64_t ops = 0;
 	struct data_obj *o1, *o2;
-	cr_assert_eq(data_get(&d, fd, &st, path, &o1, &ops), 0);
+	cr_assert_eq(data_get(&d, fd, &st, 0, path, &o1, &ops), 0);
 	close(fd);
 	fd = make_file(path, "three", 0644);
 	fstat(fd, &st);
-	cr_assert_eq(data_get(&d, fd, &st, path, &o2, &ops), 0);
+	cr_assert_eq(data_get(&d, fd, &st, 0, path, &o2, &ops), 0);
 	cr_assert_neq(o1, o2);
 	cr_assert_eq(o2->size, 5);
 	close(fd);
@@ -155,6 +157,7 @@ Test(data, file_over_the_size_limit_is_refused)
 {
 	struct data_store d;
 	data_init(&d);
+	d.mode = DATA_ALWAYS_MEMFD;
 	d.max_file_size = 2;
 	char path[] = "/tmp/collrun_data_test_XXXXXX";
 	close(mkstemp(path));
@@ -163,7 +166,7 @@ Test(data, file_over_the_size_limit_is_refused)
 	fstat(fd, &st);
 	uint64_t ops = 0;
 	struct data_obj *o;
-	cr_assert_eq(data_get(&d, fd, &st, path, &o, &ops), -EFBIG);
+	cr_assert_eq(data_get(&d, fd, &st, 0, path, &o, &ops), -EFBIG);
 	close(fd);
 	unlink(path);
 	data_free(&d);
@@ -178,4 +181,35 @@ Test(inode_set, remembers_exact_pairs)
 	cr_assert(inode_set_has(&s, 1, 2));
 	cr_assert(!inode_set_has(&s, 2, 1));
 	free(s.items);
+}
+
+Test(data, local_file_systems_are_served_directly_under_auto)
+{
+	struct data_store d;
+	data_init(&d);   /* DATA_AUTO */
+	char path[] = "/tmp/collrun_data_test_XXXXXX";
+	close(mkstemp(path));
+	int fd = make_file(path, "direct", 0644);
+	struct stat st;
+	fstat(fd, &st);
+	uint64_t ops = 0;
+	struct data_obj *o;
+	cr_assert_eq(data_get(&d, fd, &st, 0xEF53 /* ext4 */, path, &o, &ops), 0);
+	cr_assert_eq(o->kind, DATA_DIRECT);
+	cr_assert_eq(d.bytes, 0, "nothing copied");
+	int r = data_open(&d, o, 0);
+	struct stat rs;
+	fstat(r, &rs);
+	cr_assert(rs.st_dev == st.st_dev && rs.st_ino == st.st_ino, "the file itself, not a copy");
+	char buf[8] = { 0 };
+	cr_assert_eq(read(r, buf, 6), 6);
+	cr_assert_str_eq(buf, "direct");
+	struct data_obj *o2;
+	cr_assert_eq(data_get(&d, fd, &st, 0x6969 /* nfs */, path, &o2, &ops), 0);
+	cr_assert_eq(o2, o, "one object per (dev, ino), whatever asks");
+	cr_assert(data_fs_is_local(0xEF53) && !data_fs_is_local(0x6969) && !data_fs_is_local(0x65735546));
+	close(r);
+	close(fd);
+	unlink(path);
+	data_free(&d);
 }
