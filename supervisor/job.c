@@ -4,6 +4,7 @@
 #include "arch.h"
 #include "log.h"
 #include "notify.h"
+#include "procfs.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -113,16 +114,9 @@ void job_linger(int listener)
 
 static pid_t parent_of(pid_t pid)
 {
-	char path[64], buf[512];
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	char buf[512];
+	if (proc_read(pid, "stat", buf, sizeof buf) <= 0)
 		return -1;
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
 	char *end = strrchr(buf, ')');   /* the command name may contain anything */
 	int ppid;
 	return end && sscanf(end + 1, " %*c %d", &ppid) == 1 ? ppid : -1;

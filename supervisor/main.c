@@ -169,7 +169,7 @@ static int start(const struct options *o, const char *path, pid_t *pidp)
 
 int main(int argc, char **argv)
 {
-	struct options o;
+	__attribute__((cleanup(options_free))) struct options o;
 	int rc = options_parse(argc, argv, &o);
 	if (rc)
 		return rc < 0 ? 0 : rc;

@@ -114,3 +114,11 @@ int options_parse(int argc, char **argv, struct options *o)
 	o->argv = argv + optind;
 	return 0;
 }
+
+void options_free(struct options *o)
+{
+	free(o->cache_dirs);
+	free(o->policy_files);
+	o->cache_dirs = NULL;
+	o->policy_files = NULL;
+}

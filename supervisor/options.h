@@ -23,3 +23,5 @@ enum { EXIT_USAGE = 2, EXIT_NO_NOTIFY = 123, EXIT_FAILURE_COLLRUN = 125,
 /* 0 to run; a positive exit status to stop with (after --help: 0 via -1). Messages are
  * printed here: this is the user-facing edge. */
 int options_parse(int argc, char **argv, struct options *o);
+/* For __attribute__((cleanup)): frees what options_parse allocated. */
+void options_free(struct options *o);

@@ -3,6 +3,7 @@
  * root or mounts (until then every caller inherited ours, so no check is needed). */
 #include "supervisor.h"
 #include "log.h"
+#include "procfs.h"
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,16 +15,9 @@ struct supervisor sup = { .listener = -1 };
 /* The lines of /proc/PID/status that decide what a file-system call may see. */
 static int read_creds(pid_t pid, char *out, size_t size)
 {
-	char path[64], buf[4096];
-	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	char buf[4096];
+	if (proc_read(pid, "status", buf, sizeof buf) <= 0)
 		return -1;
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
 	size_t used = 0;
 	out[0] = '\0';
 	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {

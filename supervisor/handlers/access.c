@@ -36,11 +36,10 @@ static struct verdict serve_access(struct call *c, int dirfd, uint64_t path, int
 {
 	if ((mode & ~(R_OK | W_OK | X_OK)) || (flags & ~(AT_EACCESS | AT_SYMLINK_NOFOLLOW)))
 		return verdict_continue();
-	struct route r = route_path(c, dirfd, path);
-	if (r.how == ROUTE_KERNEL)
-		return verdict_continue();
-	if (r.how == ROUTE_DENY)
-		return verdict_return(-r.err);
+	struct route r;
+	struct verdict v;
+	if (!route_lookup(c, dirfd, path, &r, &v))
+		return v;
 	struct access_item live = { .mode = mode, .flags = flags }, *i = &live;
 	if (r.how == ROUTE_CACHE) {
 		struct entry *e = cache_get(&sup.cache, r.lookup);

@@ -6,6 +6,7 @@
 #include "handlers/handlers.h"
 #include "arch.h"
 #include "handlers/walk.h"
+#include "procfs.h"
 #include "resolve.h"
 #include "tracee_mem.h"
 #include <errno.h>
@@ -53,14 +54,8 @@ static struct verdict note_write_open(struct call *c, uint64_t flags)
 /* The caller's umask, which its O_CREAT would have used. */
 static mode_t tracee_umask(pid_t pid)
 {
-	char path[64], buf[4096];
-	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
-	if (fd >= 0)
-		close(fd);
-	buf[n > 0 ? n : 0] = '\0';
-	const char *u = strstr(buf, "Umask:");
+	char buf[4096];
+	const char *u = proc_read(pid, "status", buf, sizeof buf) > 0 ? strstr(buf, "Umask:") : NULL;
 	return u ? (mode_t)strtoul(u + 6, NULL, 8) : 022;
 }
 

@@ -39,11 +39,10 @@ static struct verdict serve_readlink(struct call *c, int dirfd, uint64_t path, u
 {
 	if (bufsiz <= 0)
 		return verdict_continue();
-	struct route r = route_path(c, dirfd, path);
-	if (r.how == ROUTE_KERNEL)
-		return verdict_continue();
-	if (r.how == ROUTE_DENY)
-		return verdict_return(-r.err);
+	struct route r;
+	struct verdict v;
+	if (!route_lookup(c, dirfd, path, &r, &v))
+		return v;
 	struct link_slot live = { 0 }, *s = &live;
 	if (r.how == ROUTE_CACHE) {
 		struct entry *e = cache_get(&sup.cache, r.lookup);
@@ -56,7 +55,6 @@ static struct verdict serve_readlink(struct call *c, int dirfd, uint64_t path, u
 		fill_link(s, r.lookup, r.how == ROUTE_CACHE);
 	if (s->state == SLOT_PASS && redirected(c, &r))
 		fill_link(s = &live, r.lookup, false);
-	struct verdict v;
 	size_t len = s->len < (size_t)bufsiz ? s->len : (size_t)bufsiz;
 	if (s->state == SLOT_ERR)
 		v = verdict_return(-s->err);

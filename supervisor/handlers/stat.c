@@ -32,11 +32,10 @@ static void fill_stat(struct stat_slot *s, const char *path, bool nofollow, bool
 
 static struct verdict serve_stat(struct call *c, int dirfd, uint64_t path, uint64_t buf, bool nofollow)
 {
-	struct route r = route_path(c, dirfd, path);
-	if (r.how == ROUTE_KERNEL)
-		return verdict_continue();
-	if (r.how == ROUTE_DENY)
-		return verdict_return(-r.err);
+	struct route r;
+	struct verdict v;
+	if (!route_lookup(c, dirfd, path, &r, &v))
+		return v;
 	struct stat_slot live = { 0 }, *s = &live;
 	if (r.how == ROUTE_CACHE) {
 		struct entry *e = cache_get(&sup.cache, r.lookup);
@@ -98,11 +97,10 @@ struct verdict h_statx(struct call *c)
 	unsigned flags = c->args[2], mask = c->args[3];
 	if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_STATX_DONT_SYNC) || (mask & STATX__RESERVED))
 		return verdict_continue();
-	struct route r = route_path(c, dirfd_arg(c->args[0]), c->args[1]);
-	if (r.how == ROUTE_KERNEL)
-		return verdict_continue();
-	if (r.how == ROUTE_DENY)
-		return verdict_return(-r.err);
+	struct route r;
+	struct verdict v;
+	if (!route_lookup(c, dirfd_arg(c->args[0]), c->args[1], &r, &v))
+		return v;
 	struct statx_item live = { .flags = flags, .mask = mask }, *i = &live;
 	if (r.how == ROUTE_CACHE) {
 		struct entry *e = cache_get(&sup.cache, r.lookup);
