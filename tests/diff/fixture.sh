@@ -37,7 +37,8 @@ make_fixture() {
   ln -s loop2 "$f/loop1"; ln -s loop1 "$f/loop2"; ln -s self "$f/self"
   ln -s nonexistent "$f/dangling"; ln -s d1 "$f/dirlink"; ln -s small.txt "$f/notdir"
   ln -s "$f/small.txt" "$f/abslink"; ln -s ../fixture/small.txt "$f/uplink"
-  ln -s /tmp "$f/tmplink"; ln -s /proc/self "$f/procself"
+  # tmplink: into a tree the policy passes; /dev, not /tmp, whose mtime other programs move
+  ln -s /dev "$f/tmplink"; ln -s /proc/self "$f/procself"
   for i in $(seq 0 39); do ln -s "deep$((i + 1))" "$f/deep$i"; done
   ln -s small.txt "$f/deep40"
   ln -s d1/d2/d3 "$f/d3link"        # d3link/.. is d1/d2, not the fixture root
