@@ -11,7 +11,8 @@
 
 static void fill_access(struct access_item *i, const char *path, bool keep)
 {
-	int fd = walk_path(path, i->flags & AT_SYMLINK_NOFOLLOW, &sup.stats.fsops);
+	struct stat st;
+	int fd = walk_path(path, i->flags & AT_SYMLINK_NOFOLLOW, &st, NULL, &sup.stats.fsops);
 	if (fd == WALK_NOT_PLAIN) {
 		i->state = SLOT_PASS;
 		return;
@@ -20,8 +21,7 @@ static void fill_access(struct access_item *i, const char *path, bool keep)
 	bool changing = false;
 	if (fd >= 0) {
 		err = syscall(SYS_faccessat2, fd, "", i->mode, (i->flags & AT_EACCESS) | AT_EMPTY_PATH) < 0 ? errno : 0;
-		struct stat st;
-		changing = keep && (fstat(fd, &st) < 0 || changes_during_job(&st));
+		changing = keep && changes_during_job(&st);
 		close(fd);
 	}
 	if (changing)

@@ -3,6 +3,7 @@
  * (forget every path) or be given to a caller who sees the files differently. */
 #include "handlers/common.h"
 #include "handlers/handlers.h"
+#include "handlers/walk.h"
 #include "syscall_table.h"
 #include "tracee_mem.h"
 #include <linux/sched.h>
@@ -24,6 +25,7 @@ struct verdict h_creds(struct call *c)
 struct verdict h_namespace(struct call *c)
 {
 	sup.ns_changed = true;
+	walk_forget();   /* a device number may now be another file system */
 	return h_mutation(c);
 }
 

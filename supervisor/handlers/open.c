@@ -86,7 +86,8 @@ static struct verdict open_live(struct call *c, const char *target, uint64_t fla
 static void fill_open(struct open_slot *s, const char *path, bool nofollow)
 {
 	long fstype = 0;
-	int fd = walk_path_fs(path, nofollow, &sup.stats.fsops, &fstype);
+	struct stat st;
+	int fd = walk_path(path, nofollow, &st, &fstype, &sup.stats.fsops);
 	if (fd < 0) {
 		if (fd == WALK_NOT_PLAIN)
 			s->state = SLOT_PASS;
@@ -94,8 +95,7 @@ static void fill_open(struct open_slot *s, const char *path, bool nofollow)
 			s->state = SLOT_ERR, s->err = -fd;
 		return;
 	}
-	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || changes_during_job(&st)) {
+	if (!S_ISREG(st.st_mode) || changes_during_job(&st)) {
 		s->state = SLOT_PASS;   /* directories, devices, fifos, links (ELOOP), written files */
 		close(fd);
 		return;

@@ -12,7 +12,8 @@
 static void fill_link(struct link_slot *s, const char *path, bool keep)
 {
 	char target[PATH_MAX];
-	int fd = walk_path(path, true, &sup.stats.fsops);
+	struct stat st;
+	int fd = walk_path(path, true, &st, NULL, &sup.stats.fsops);
 	if (fd == WALK_NOT_PLAIN) {
 		s->state = SLOT_PASS;
 		return;

@@ -13,7 +13,8 @@
 /* keep: the answer will be kept, so it must not be one that changes during the job. */
 static void fill_stat(struct stat_slot *s, const char *path, bool nofollow, bool keep)
 {
-	int fd = walk_path(path, nofollow, &sup.stats.fsops);
+	/* The walk's fstat of its descriptor: the very bytes stat(path) gives. */
+	int fd = walk_path(path, nofollow, &s->st, NULL, &sup.stats.fsops);
 	if (fd < 0) {
 		if (fd == WALK_NOT_PLAIN)
 			s->state = SLOT_PASS;
@@ -21,11 +22,7 @@ static void fill_stat(struct stat_slot *s, const char *path, bool nofollow, bool
 			s->state = SLOT_ERR, s->err = -fd;
 		return;
 	}
-	/* fstat of the walked descriptor: the very bytes stat(path) gives, one walk only. */
-	long r = syscall(SYS_newfstatat, fd, "", &s->st, AT_EMPTY_PATH);
 	close(fd);
-	if (r < 0)
-		return;
 	/* A file the job writes changes under us: keep answering it from the kernel. */
 	s->state = keep && changes_during_job(&s->st) ? SLOT_PASS : SLOT_OK;
 }
@@ -75,7 +72,8 @@ struct verdict h_newfstatat(struct call *c)
 
 static void fill_statx(struct statx_item *i, const char *path, bool keep)
 {
-	int fd = walk_path(path, i->flags & AT_SYMLINK_NOFOLLOW, &sup.stats.fsops);
+	struct stat st;
+	int fd = walk_path(path, i->flags & AT_SYMLINK_NOFOLLOW, &st, NULL, &sup.stats.fsops);
 	if (fd < 0) {
 		if (fd == WALK_NOT_PLAIN)
 			i->state = SLOT_PASS;
@@ -84,9 +82,8 @@ static void fill_statx(struct statx_item *i, const char *path, bool keep)
 		return;
 	}
 	long r = syscall(SYS_statx, fd, "", i->flags | AT_EMPTY_PATH, i->mask, &i->sx);
-	/* Judge by fstat: a statx that did not ask for ctime may not carry one. */
-	struct stat st;
-	bool changing = keep && (fstat(fd, &st) < 0 || changes_during_job(&st));
+	/* Judge by the walk's fstat: a statx that did not ask for ctime may not carry one. */
+	bool changing = keep && changes_during_job(&st);
 	close(fd);
 	if (r == 0)
 		i->state = changing ? SLOT_PASS : SLOT_OK;

@@ -33,8 +33,33 @@ static bool pseudo_fs(long type)
 	return false;
 }
 
+/* statfs type per device: one statfs per file system, not per file (on a network file
+ * system every statfs is a round trip to a server). */
+static struct { dev_t dev; long type; } fs_types[64];
+static size_t n_fs_types;
+
+void walk_forget(void)
+{
+	n_fs_types = 0;
+}
+
+static int fs_type(int fd, dev_t dev, long *type, uint64_t *fsops)
+{
+	for (size_t i = 0; i < n_fs_types; i++)
+		if (fs_types[i].dev == dev)
+			return *type = fs_types[i].type, 0;
+	struct statfs sf;
+	(*fsops)++;
+	if (fstatfs(fd, &sf) < 0)
+		return -errno;
+	if (n_fs_types < sizeof fs_types / sizeof *fs_types)
+		fs_types[n_fs_types++] = (typeof(fs_types[0])){ dev, sf.f_type };
+	*type = sf.f_type;
+	return 0;
+}
+
 /* >= 0: fd; WALK_NOT_PLAIN; or -errno of the walk. */
-static int open_plain(const char *path, bool nofollow, uint64_t *fsops, long *fstype)
+static int open_plain(const char *path, bool nofollow, struct stat *st, long *type, uint64_t *fsops)
 {
 	struct open_how how = { .flags = O_PATH | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0),
 				.resolve = RESOLVE_NO_MAGICLINKS };
@@ -51,24 +76,18 @@ static int open_plain(const char *path, bool nofollow, uint64_t *fsops, long *fs
 		close(fd);
 		return WALK_NOT_PLAIN;   /* only a magic link made openat2 refuse */
 	}
-	struct statfs sf;
-	if (fstatfs(fd, &sf) < 0 || pseudo_fs(sf.f_type)) {
+	(*fsops)++;
+	if (fstat(fd, st) < 0 || fs_type(fd, st->st_dev, type, fsops) < 0 || pseudo_fs(*type)) {
 		close(fd);
 		return WALK_NOT_PLAIN;
 	}
-	if (fstype)
-		*fstype = sf.f_type;
 	return fd;
 }
 
-int walk_path(const char *path, bool nofollow, uint64_t *fsops)
+int walk_path(const char *path, bool nofollow, struct stat *st, long *fstype, uint64_t *fsops)
 {
-	return walk_path_fs(path, nofollow, fsops, NULL);
-}
-
-int walk_path_fs(const char *path, bool nofollow, uint64_t *fsops, long *fstype)
-{
-	int r = open_plain(path, nofollow, fsops, fstype);
+	long type;
+	int r = open_plain(path, nofollow, st, fstype ? fstype : &type, fsops);
 	if (r >= 0 || r == WALK_NOT_PLAIN)
 		return r;
 	char up[PATH_MAX * 2];
@@ -81,7 +100,8 @@ int walk_path_fs(const char *path, bool nofollow, uint64_t *fsops, long *fstype)
 		if (!slash || slash == up)
 			return r;   /* reached "/": everything above the failure is plain */
 		*slash = '\0';
-		int a = open_plain(up, false, fsops, NULL);
+		struct stat ust;
+		int a = open_plain(up, false, &ust, &type, fsops);
 		if (a == WALK_NOT_PLAIN)
 			return a;
 		if (a >= 0) {

@@ -4,13 +4,15 @@
 #pragma once
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 /* Marks a path whose answer depends on the caller: pass it to the kernel. */
 #define WALK_NOT_PLAIN (-4096)
 
 /* O_PATH descriptor of path (the final symlink itself if nofollow), or WALK_NOT_PLAIN,
  * or the walk's -errno (ENOENT, ENOTDIR, ELOOP, EACCES...) when everything up to where
- * it failed is plain. *fsops counts file-system operations. */
-int walk_path(const char *path, bool nofollow, uint64_t *fsops);
-/* The same, also giving the file system type (statfs f_type) of what was opened. */
-int walk_path_fs(const char *path, bool nofollow, uint64_t *fsops, long *fstype);
+ * it failed is plain. On success *st is the descriptor's fstat (what stat(path) gives)
+ * and *fstype its file system's statfs type. *fsops counts file-system operations. */
+int walk_path(const char *path, bool nofollow, struct stat *st, long *fstype, uint64_t *fsops);
+/* Forget what is known of mounted file systems (the job mounted or unmounted). */
+void walk_forget(void);
