@@ -11,7 +11,7 @@ endif
 
 # Debian packages: build, tests, benchmarks. `make deps` installs them (root) or prints the line.
 DEB_PKGS  := gcc make pkg-config libseccomp-dev libcriterion-dev busybox-static \
-             python3 python3-numpy perl git strace hyperfine
+             python3 python3-numpy python3-dev perl git strace hyperfine fuse3 libfuse3-dev
 
 CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -DCOLLRUN_VERSION='"$(VERSION)"' \
@@ -112,3 +112,6 @@ uninstall:
 
 clean:
 	rm -rf $(BUILD)
+
+# bench/: the slow counting file system and the library-heavy workload (issue 5)
+include bench/workload.mk

@@ -95,8 +95,14 @@ int policy_setup(struct policy *p, const struct options *o, const char *exe, cha
 	exe_tree(exe, ctx.exe_tree, sizeof ctx.exe_tree);
 	struct pol_env env = { getvar, load, &ctx };
 	int err = 0;
-	for (int i = 0; !err && i < o->ncache; i++)
+	for (int i = 0; !err && i < o->ncache; i++) {
+		/* Paths are matched as written: cover the name given and, if it differs (a
+		 * symlink, "..", "//"), the real one, which is how most programs will name it. */
+		char real[PATH_MAX];
 		err = policy_add(p, POL_CACHE, o->cache_dirs[i], NULL, 0, "--cache");
+		if (!err && realpath(o->cache_dirs[i], real) && strcmp(real, o->cache_dirs[i]) != 0)
+			err = policy_add(p, POL_CACHE, real, NULL, 0, "--cache (real path)");
+	}
 	for (int i = 0; !err && i < o->npolicy; i++)
 		err = policy_load(p, o->policy_files[i], &env, msg, msgsize);
 	const char *list = getenv("COLLRUN_POLICY");
