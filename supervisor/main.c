@@ -118,7 +118,10 @@ static int start(const struct options *o, const char *path, pid_t *pidp)
 	if (err == -ENOSYS || err == -EINVAL || err == -EOPNOTSUPP)
 		return log_err(err, "this kernel lacks seccomp user notification (collrun needs Linux >= 5.19)"),
 		       EXIT_NO_NOTIFY;
-	err = shim_build_filter(&prog);
+	bool redirects = false;
+	for (size_t i = 0; i < sup.policy.n; i++)
+		redirects |= sup.policy.rules[i].action == POL_REDIRECT || sup.policy.rules[i].action == POL_LIBRARY;
+	err = shim_build_filter(&prog, redirects);
 	if (err)
 		return log_err(err, "cannot build the seccomp filter"), EXIT_FAILURE_COLLRUN;
 	sigset_t fwd, old;

@@ -8,11 +8,14 @@
 #include <linux/sched.h>
 #include <string.h>
 
-#define LOOKUP(n, h)          { #n, SYS_##n, GROUP_LOOKUP, h, TRAP_ALWAYS, 0, 0 }
-#define LOOKUP_UNLESS(n, h, a, m) { #n, SYS_##n, GROUP_LOOKUP, h, TRAP_UNLESS_FLAG, a, m }
-#define MUTATE(n)             { #n, SYS_##n, GROUP_MUTATE, h_mutation, TRAP_ALWAYS, 0, 0 }
-#define CREDS(n)              { #n, SYS_##n, GROUP_CREDS, h_creds, TRAP_ALWAYS, 0, 0 }
-#define NSPACE(n)             { #n, SYS_##n, GROUP_NAMESPACE, h_namespace, TRAP_ALWAYS, 0, 0 }
+#define ROW(n, g, h, ...)     { .name = #n, .nr = SYS_##n, .group = g, .handler = h, __VA_ARGS__ }
+#define LOOKUP(n, h)          ROW(n, GROUP_LOOKUP, h, .cond = TRAP_ALWAYS)
+#define LOOKUP_UNLESS(n, h, a, m) ROW(n, GROUP_LOOKUP, h, .cond = TRAP_UNLESS_FLAG, .cond_arg = a, .cond_mask = m)
+#define MUTATE(n)             ROW(n, GROUP_MUTATE, h_mutation, .cond = TRAP_ALWAYS)
+#define CREDS(n)              ROW(n, GROUP_CREDS, h_creds, .cond = TRAP_ALWAYS)
+#define NSPACE(n)             ROW(n, GROUP_NAMESPACE, h_namespace, .cond = TRAP_ALWAYS)
+/* Only a redirect changes their answer (ls -l reads ACLs of what it lists). */
+#define REDIRECT_ONLY(n, h)   ROW(n, GROUP_LOOKUP, h, .cond = TRAP_ALWAYS, .only_for_redirects = true)
 
 const struct syscall_desc syscall_table[] = {
 	LOOKUP(open, h_open),
@@ -27,6 +30,10 @@ const struct syscall_desc syscall_table[] = {
 	LOOKUP(faccessat2, h_faccessat2),
 	LOOKUP(readlink, h_readlink),
 	LOOKUP(readlinkat, h_readlinkat),
+	REDIRECT_ONLY(getxattr, h_getxattr),
+	REDIRECT_ONLY(lgetxattr, h_lgetxattr),
+	REDIRECT_ONLY(listxattr, h_listxattr),
+	REDIRECT_ONLY(llistxattr, h_llistxattr),
 
 	MUTATE(creat), MUTATE(rename), MUTATE(renameat), MUTATE(renameat2),
 	MUTATE(unlink), MUTATE(unlinkat), MUTATE(rmdir), MUTATE(mkdir), MUTATE(mkdirat),
@@ -42,8 +49,9 @@ const struct syscall_desc syscall_table[] = {
 
 	NSPACE(chroot), NSPACE(pivot_root), NSPACE(mount), NSPACE(umount2),
 	NSPACE(unshare), NSPACE(setns),
-	{ "clone", SYS_clone, GROUP_NAMESPACE, h_namespace, TRAP_IF_FLAG, 0, CLONE_NEWNS | CLONE_NEWUSER },
-	{ "clone3", SYS_clone3, GROUP_NAMESPACE, h_clone3, TRAP_ALWAYS, 0, 0 },
+	ROW(clone, GROUP_NAMESPACE, h_namespace, .cond = TRAP_IF_FLAG, .cond_arg = 0,
+	    .cond_mask = CLONE_NEWNS | CLONE_NEWUSER),
+	ROW(clone3, GROUP_NAMESPACE, h_clone3, .cond = TRAP_ALWAYS),
 };
 const size_t syscall_table_len = sizeof syscall_table / sizeof *syscall_table;
 

@@ -3,6 +3,7 @@
  * Adding a syscall = one handler + one row. */
 #pragma once
 #include "call.h"
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct verdict (*handler_fn)(struct call *c);
@@ -28,6 +29,7 @@ struct syscall_desc {
 	enum trap_cond cond;
 	int cond_arg;
 	unsigned long cond_mask;
+	bool only_for_redirects;   /* trapped only when the policy redirects paths */
 };
 
 extern const struct syscall_desc syscall_table[];

@@ -54,7 +54,7 @@ int shim_kernel_support(void)
 	return 0;
 }
 
-int shim_build_filter(struct sock_fprog *prog)
+int shim_build_filter(struct sock_fprog *prog, bool redirects)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
 	if (!ctx)
@@ -63,7 +63,8 @@ int shim_build_filter(struct sock_fprog *prog)
 	if (!err)
 		err = seccomp_arch_add(ctx, SCMP_ARCH_X32);
 	for (size_t i = 0; !err && i < syscall_table_len; i++)
-		err = add_row(ctx, &syscall_table[i]);
+		if (redirects || !syscall_table[i].only_for_redirects)
+			err = add_row(ctx, &syscall_table[i]);
 	for (size_t i = 0; !err && i < sizeof foreign_creds / sizeof *foreign_creds; i++) {
 		int nr = seccomp_syscall_resolve_name(foreign_creds[i]);
 		if (nr != __NR_SCMP_ERROR)

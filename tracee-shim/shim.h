@@ -4,13 +4,15 @@
 #pragma once
 #include <linux/filter.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <sys/resource.h>
 
 /* 0 if the kernel offers seccomp user notification, else -errno (ENOSYS: no seccomp;
  * EOPNOTSUPP/EINVAL: no SECCOMP_RET_USER_NOTIF, Linux < 5.0). */
 int shim_kernel_support(void);
-/* BPF program trapping every row of syscall_table. Caller frees prog->filter. */
-int shim_build_filter(struct sock_fprog *prog);
+/* BPF program trapping the rows of syscall_table (the only_for_redirects ones only if
+ * redirects is set). Caller frees prog->filter. */
+int shim_build_filter(struct sock_fprog *prog, bool redirects);
 
 /* What the child tells the supervisor over the socket, once before exec and (only if
  * execve fails) once after. The listener fd travels with SHIM_LISTENING. */

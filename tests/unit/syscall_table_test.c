@@ -67,7 +67,7 @@ Test(syscall_table, mutations_are_watched)
 Test(syscall_table, filter_traps_path_calls_but_not_fstat_read_or_getpid)
 {
 	struct sock_fprog prog;
-	cr_assert_eq(shim_build_filter(&prog), 0);
+	cr_assert_eq(shim_build_filter(&prog, false), 0);
 	int pipefd[2];
 	cr_assert_eq(pipe(pipefd), 0);
 	pid_t pid = fork();
