@@ -78,7 +78,7 @@ static void trace(const struct call *c, const struct syscall_desc *d, const stru
 	if (v->kind == V_CONTINUE)
 		log_trace(1, "[%d] %s %s -> pass", (int)c->pid, d->name, c->path);
 	else if (v->kind == V_ADDFD)
-		log_trace(1, "[%d] %s %s -> memfd (%s)", (int)c->pid, d->name, c->path, how[c->outcome]);
+		log_trace(1, "[%d] %s %s -> fd (%s)", (int)c->pid, d->name, c->path, how[c->outcome]);
 	else if (v->val < 0)
 		log_trace(1, "[%d] %s %s -> %s (%s)", (int)c->pid, d->name, c->path, strerrorname_np(-v->val), how[c->outcome]);
 	else
@@ -108,6 +108,8 @@ int notify_serve_one(int listener)
 		return -errno;
 	}
 	const struct seccomp_notif *n = req;
+	if (sup.ncreated)
+		settle_created();
 	const struct syscall_desc *d = NULL;
 	if (n->data.arch == COLLRUN_NATIVE_ARCH && !(n->data.nr & COLLRUN_X32_BIT))
 		d = syscall_lookup(n->data.nr);

@@ -6,6 +6,7 @@
 #include "procfs.h"
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -78,6 +79,38 @@ bool changes_during_job(const struct stat *st)
 	    (st->st_ctim.tv_sec == sup.start.tv_sec && st->st_ctim.tv_nsec >= sup.start.tv_nsec))
 		return true;
 	return S_ISREG(st->st_mode) && inode_set_has(&sup.written, st->st_dev, st->st_ino);
+}
+
+void note_created(const char *path)
+{
+	if (sup.ncreated == (int)(sizeof sup.created / sizeof *sup.created)) {
+		settle_created();
+		if (sup.ncreated == (int)(sizeof sup.created / sizeof *sup.created)) {
+			free(sup.created[0].path);   /* oldest: the ctime rule still guards it */
+			memmove(sup.created, sup.created + 1, (sup.ncreated - 1) * sizeof *sup.created);
+			sup.ncreated--;
+		}
+	}
+	char *copy = strdup(path);
+	if (copy)
+		sup.created[sup.ncreated++] = (typeof(sup.created[0])){ copy, 0 };
+}
+
+void settle_created(void)
+{
+	for (int i = 0; i < sup.ncreated;) {
+		struct stat st;
+		bool found = stat(sup.created[i].path, &st) == 0;
+		if (found)
+			inode_set_add(&sup.written, st.st_dev, st.st_ino);
+		/* The creating call runs after we answer it: give it a few more calls to land. */
+		if (found || ++sup.created[i].tries > 64) {
+			free(sup.created[i].path);
+			sup.created[i] = sup.created[--sup.ncreated];
+		} else {
+			i++;
+		}
+	}
 }
 
 void invalidate_all(const char *why)

@@ -28,6 +28,10 @@ struct supervisor {
 	/* Coarse clock at start: a file whose ctime is not older changed during the job (the
 	 * kernel stamps ctime from the same coarse clock, so nothing created after us is older). */
 	struct timespec start;
+	/* Paths the job is creating (O_CREAT of a missing file): their inodes join `written`
+	 * once they exist, so a clock difference with a file server cannot let them be cached. */
+	struct { char *path; int tries; } created[32];
+	int ncreated;
 };
 
 extern struct supervisor sup;
@@ -38,5 +42,9 @@ bool caller_is_like_us(pid_t pid);
 /* Must this object be answered by the kernel every time? Yes if the job opened it for
  * writing, or if it changed since the job started (created, written, chmod-ed...). */
 bool changes_during_job(const struct stat *st);
+/* Remember a path the job is creating; settle_created() looks for its inode on each later
+ * call (cheap while nothing is pending). */
+void note_created(const char *path);
+void settle_created(void);
 /* The job may have changed the name space: forget every cached path. */
 void invalidate_all(const char *why);

@@ -166,6 +166,12 @@ int data_get(struct data_store *d, int srcfd, const struct stat *st, long fstype
 	if (!o)
 		return -ENOMEM;
 	int err = fill(d, srcfd, st, copy, path, o, fsops);
+	if (err == -EPERM && copy) {
+		/* No memfd may be made executable here (vm.memfd_noexec=2): serve the file
+		 * itself rather than nothing. */
+		copy = false;
+		err = fill(d, srcfd, st, copy, path, o, fsops);
+	}
 	if (err) {
 		free(o);
 		return err;

@@ -1,7 +1,8 @@
 /* open, openat, openat2. A read-only open of a regular file in a cached tree is answered
- * with a fresh descriptor of the file's memfd copy (SECCOMP_ADDFD_FLAG_SEND), so read,
- * pread, mmap and fstat then run in the kernel. Opens that may write are passed through
- * and make the cache forget every path first. */
+ * with a fresh descriptor of its data object (SECCOMP_ADDFD_FLAG_SEND): a memfd copy, or
+ * the file itself on a local file system, so read, pread, mmap and fstat then run in the
+ * kernel. Opens that may write are passed through and make the cache forget every path
+ * first; redirected ones are opened by us on the target and handed over. */
 #include "handlers/common.h"
 #include "handlers/handlers.h"
 #include "arch.h"
@@ -47,6 +48,8 @@ static struct verdict note_write_open(struct call *c, uint64_t flags)
 	struct stat st;
 	if (known && fstatat(AT_FDCWD, c->path, &st, (flags & O_NOFOLLOW) ? AT_SYMLINK_NOFOLLOW : 0) == 0)
 		inode_set_add(&sup.written, st.st_dev, st.st_ino);
+	else if (known && (flags & O_CREAT))
+		note_created(c->path);   /* its inode exists only once the kernel has run the call */
 	invalidate_all("open for writing");
 	return verdict_continue();
 }
