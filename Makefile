@@ -70,6 +70,11 @@ $(BUILD)/tests/diff/probe-static: tests/diff/probe.c
 	@mkdir -p $(dir $@)
 	gcc $(PROBE_CFLAGS) -static -o $@ $<
 
+# decide() benchmark links the policy library itself (pure C, no other objects).
+$(BUILD)/bench/decide: bench/decide.c $(POLICY_SRC) policy/policy.h
+	@mkdir -p $(dir $@)
+	gcc -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -O2 -Ipolicy -o $@ bench/decide.c $(POLICY_SRC)
+
 $(BUILD)/bench/%: bench/%.c
 	@mkdir -p $(dir $@)
 	gcc -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -O2 -o $@ $<
@@ -115,3 +120,7 @@ clean:
 
 # bench/: the slow counting file system and the library-heavy workload (issue 5)
 include bench/workload.mk
+
+# tests/fuzz: `make fuzz` (bounded) and the corpus runner `make check` uses
+include tests/fuzz/fuzz.mk
+test-bins: $(FUZZ_CHECK_BIN)

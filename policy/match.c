@@ -88,57 +88,66 @@ static bool comp_match(const char *p, size_t pn, const char *s, size_t sn)
 	return fnmatch(pb, sb, FNM_PERIOD) == 0;
 }
 
-/* Does pattern p (at a component start) match path s or an ancestor of it? */
-static bool glob_covers(const char *p, const char *s, int depth)
+/* Does pattern p (at a component start) match path s or an ancestor of it? "**" absorbs
+ * components; on a mismatch only the latest "**" takes one more (the usual wildcard
+ * matching, over components): O(pattern x path) steps, never exponential. */
+static bool glob_covers(const char *p, const char *s)
 {
-	if (depth > 64)
-		return false;   /* pathological patterns: refuse rather than recurse forever */
+	const char *star_p = NULL, *star_s = NULL;
 	for (;;) {
 		if (*p == '\0')
 			return true;
 		size_t pn = comp(p);
 		if (pn == 2 && p[0] == '*' && p[1] == '*') {
-			const char *rest = next(p, pn);
-			for (const char *t = s;; t = next(t, comp(t))) {
-				if (glob_covers(rest, t, depth + 1))
-					return true;
-				if (*t == '\0')
-					return false;
+			p = next(p, pn);
+			star_p = p;
+			star_s = s;
+			continue;
+		}
+		if (*s != '\0') {
+			size_t sn = comp(s);
+			if (comp_match(p, pn, s, sn)) {
+				p = next(p, pn);
+				s = next(s, sn);
+				continue;
 			}
 		}
-		if (*s == '\0')
+		if (!star_p || *star_s == '\0')
 			return false;
-		size_t sn = comp(s);
-		if (!comp_match(p, pn, s, sn))
-			return false;
-		p = next(p, pn);
-		s = next(s, sn);
+		star_s = next(star_s, comp(star_s));
+		p = star_p;
+		s = star_s;
 	}
 }
 
-static bool covers(const struct pol_rule *r, const char *path)
+/* base: path's last component (computed once per look-up, not once per rule). */
+static bool covers(const struct pol_rule *r, const char *path, const char *base)
 {
 	if (r->action == POL_LIBRARY || r->action == POL_HIDE) {
-		const char *base = strrchr(path, '/');
-		base = base ? base + 1 : path;
 		if (r->fixed == r->len)
 			return strcmp(base, r->pattern) == 0;
 		return fnmatch(r->pattern, base, FNM_PERIOD) == 0;
 	}
+	/* Most rules fail on the first two bytes: say no without calling strncmp. path[1] is
+	 * read only once path[0] equals pattern[0], which is not the NUL. */
+	if (r->fixed > 1 && (path[0] != r->pattern[0] || path[1] != r->pattern[1]))
+		return false;
 	if (strncmp(path, r->pattern, r->fixed) != 0)
 		return false;
 	if (r->fixed == r->len)
 		return path[r->len] == '\0' || path[r->len] == '/';
-	return glob_covers(next(r->pattern, 0), next(path, 0), 0);
+	return glob_covers(next(r->pattern, 0), next(path, 0));
 }
 
 enum pol_action policy_decide(const struct policy *p, const char *path, struct pol_decision *d,
 			      char *buf, size_t size)
 {
 	*d = (struct pol_decision){ .action = POL_PASS };
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
 	for (size_t i = 0; i < p->n; i++) {
 		const struct pol_rule *r = &p->rules[i];
-		if (!covers(r, path))
+		if (!covers(r, path, base))
 			continue;
 		d->rule = r;
 		d->action = r->action;

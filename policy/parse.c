@@ -47,6 +47,13 @@ static int fail(struct parser *ps, const char *name, int line, int col, const ch
 
 int pol_errno_from_name(const char *name)
 {
+	/* Second names of one errno: strerrorname_np() only ever returns the first. */
+	static const struct { const char *name; int e; } aliases[] = {
+		{ "EWOULDBLOCK", EWOULDBLOCK }, { "ENOTSUP", ENOTSUP }, { "EDEADLOCK", EDEADLOCK },
+	};
+	for (size_t i = 0; i < sizeof aliases / sizeof *aliases; i++)
+		if (strcmp(aliases[i].name, name) == 0)
+			return aliases[i].e;
 	for (int e = 1; e < 4096; e++) {
 		const char *n = strerrorname_np(e);
 		if (n && strcmp(n, name) == 0)
@@ -243,10 +250,10 @@ static int parse_lines(struct parser *ps, const char *text, size_t len, const ch
 		size_t n = (nl ? (size_t)(nl - text) : len) - start;
 		const char *line = text + start;
 		start += n + 1;
+		if (n && line[n - 1] == '\r')
+			n--;   /* CRLF: the CR is not part of the line, nor of its length */
 		if (n > POL_MAX_LINE)
 			return fail(ps, name, lineno, POL_MAX_LINE + 1, "line longer than %d bytes", POL_MAX_LINE);
-		if (n && line[n - 1] == '\r')
-			n--;
 		for (size_t i = 0; i < n; i++) {
 			unsigned char c = line[i];
 			if ((c < 0x20 && c != '\t') || c == 0x7f)
