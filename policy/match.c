@@ -12,7 +12,7 @@
 
 static bool has_glob(const char *s, size_t *fixed)
 {
-	size_t i = strcspn(s, "*?[");
+	size_t i = strcspn(s, "*?[\\");   /* a backslash escapes a glob character: not literal */
 	if (fixed)
 		*fixed = i;
 	return s[i] != '\0';
@@ -155,7 +155,12 @@ enum pol_action policy_decide(const struct policy *p, const char *path, struct p
 		if (r->action == POL_LIBRARY) {
 			d->target = r->target;
 		} else if (r->action == POL_REDIRECT) {
-			int n = snprintf(buf, size, "%s%s", r->target, path + r->len);
+			/* TO "/" must not make "//x": drop its trailing slash, keep at least "/". */
+			size_t tl = strlen(r->target);
+			while (tl > 0 && r->target[tl - 1] == '/')
+				tl--;
+			const char *rest = path + r->len;
+			int n = snprintf(buf, size, "%.*s%s", (int)tl, r->target, *rest || tl ? rest : "/");
 			if (n < 0 || (size_t)n >= size) {
 				d->action = POL_PASS;   /* cannot express it: let the kernel say */
 				return POL_PASS;
@@ -184,9 +189,30 @@ const char *pol_action_name(enum pol_action a)
 	return (unsigned)a < sizeof names / sizeof *names ? names[a] : "?";
 }
 
+/* A word as policy text: quoted (with \" and \\) when blanks, '#' or quotes would
+ * otherwise change how it parses back. */
+static const char *word(const char *w, char *out, size_t size)
+{
+	if (*w && !strpbrk(w, " \t#\"\\"))
+		return w;
+	size_t n = 0;
+	if (size < 3)
+		return w;
+	out[n++] = '"';
+	for (; *w && n + 3 < size; w++) {
+		if (*w == '"' || *w == '\\')
+			out[n++] = '\\';
+		out[n++] = *w;
+	}
+	out[n++] = '"';
+	out[n] = '\0';
+	return out;
+}
+
 int policy_format_rule(const struct pol_rule *r, char *buf, size_t size)
 {
-	const char *pat = r->len ? r->pattern : "/";
+	char pq[PATH_MAX * 2 + 3], tq[PATH_MAX * 2 + 3];
+	const char *pat = word(r->len ? r->pattern : "/", pq, sizeof pq);
 	int n;
 	switch (r->action) {
 	case POL_DENY:
@@ -194,7 +220,7 @@ int policy_format_rule(const struct pol_rule *r, char *buf, size_t size)
 		break;
 	case POL_REDIRECT:
 	case POL_LIBRARY:
-		n = snprintf(buf, size, "%s %s %s", pol_action_name(r->action), pat, r->target);
+		n = snprintf(buf, size, "%s %s %s", pol_action_name(r->action), pat, word(r->target, tq, sizeof tq));
 		break;
 	default:
 		n = snprintf(buf, size, "%s %s", pol_action_name(r->action), pat);

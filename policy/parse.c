@@ -224,8 +224,8 @@ static int directive(struct parser *ps, struct token *t, int nt, const char *nam
 		return add_patterns(ps, a, &t[1], NULL, e, origin, name, line);
 	}
 	case POL_REDIRECT:
-		if (t[1].text[0] != '/' || strpbrk(t[1].text, "*?["))
-			return fail(ps, name, line, t[1].col, "redirect FROM must be an absolute path without * ? [");
+		if (t[1].text[0] != '/' || strpbrk(t[1].text, "*?[\\"))
+			return fail(ps, name, line, t[1].col, "redirect FROM must be an absolute path without * ? [ \\");
 		if (t[2].text[0] != '/')
 			return fail(ps, name, line, t[2].col, "redirect TO must be an absolute path");
 		return policy_add(ps->p, a, t[1].text, t[2].text, 0, origin);

@@ -63,4 +63,11 @@ make_fixture() {
   ln -s swap2 "$f/mutable/flip"
   mkdir "$f/mutable/cwdir"; printf 'in cwdir\n' >"$f/mutable/cwdir/f"
   find "$f" -exec touch -h -d @1600000000 {} +
+  # collrun never caches what changed since its job began, judged on the kernel's coarse
+  # clock (ticks of a few ms). Wait until that clock has moved past the fixture: touch a
+  # file until its ctime differs from a first one's. Bounded, and no sleep.
+  local tick=${f%/fixture}/.tick a b
+  : >"$tick.a"; a=$(stat -c %z "$tick.a")
+  for i in $(seq 10000); do : >"$tick.b"; b=$(stat -c %z "$tick.b"); [ "$b" != "$a" ] && break; done
+  rm -f "$tick.a" "$tick.b"
 }

@@ -38,12 +38,22 @@ stat_field() {
 # Extra collrun options go in the array CR_OPTS (e.g. CR_OPTS=(-c "$S/NAME/work")).
 # The native run must exit RC (default 0) and print something (on stdout if RC is 0, else
 # on stderr), so a broken environment can never make the comparison pass vacuously.
+# collrun never caches what changed since its job began, judged on the kernel's coarse
+# clock (ticks of a few ms): before a collrun run that should serve files just made, let
+# that clock move on (touch a file until its ctime differs from a first one's). No sleep.
+settle_clock() {
+  local t=$BUILD/tests/integration/.tick a i
+  mkdir -p "${t%/*}"; : >"$t.a"; a=$(stat -c %z "$t.a")
+  for i in $(seq 10000); do : >"$t.b"; [ "$(stat -c %z "$t.b")" != "$a" ] && break; done
+  rm -f "$t.a" "$t.b"
+}
+
 both() {
   local name=$1 want=0; shift
   if [ "$1" = -e ]; then want=$2; shift 2; fi
   local d=$S/$name; rm -rf "$d"; mkdir -p "$d/work"
   (cd "$d/work" && exec "$@" </dev/null >"$d/native.out" 2>"$d/native.err"); echo $? >"$d/native.rc"
-  mv "$d/work" "$d/native.work"; mkdir "$d/work"
+  mv "$d/work" "$d/native.work"; mkdir "$d/work"; settle_clock
   (cd "$d/work" && exec "$COLLRUN" "${CR_OPTS[@]}" --stats-file="$d/stats" -- "$@" </dev/null >"$d/collrun.out" 2>"$d/collrun.err")
   echo $? >"$d/collrun.rc"
   mv "$d/work" "$d/collrun.work"

@@ -408,7 +408,7 @@ bad extra-word "$B/extra.policy" "$R/bad/extra.policy:1:20: unexpected 'EACCES':
 printf 'cache usr/lib\n' >"$B/relative.policy"
 bad relative "$B/relative.policy" "$R/bad/relative.policy:1:7: 'usr/lib' is not an absolute path"
 printf 'redirect /opt/*/x /y\n' >"$B/redirect-glob.policy"
-bad redirect-glob "$B/redirect-glob.policy" "$R/bad/redirect-glob.policy:1:10: redirect FROM must be an absolute path without * ? ["
+bad redirect-glob "$B/redirect-glob.policy" "$R/bad/redirect-glob.policy:1:10: redirect FROM must be an absolute path without * ? [ \\"
 printf 'hide /usr/lib/libz.so.1\n' >"$B/hide-path.policy"
 bad hide-path "$B/hide-path.policy" "$R/bad/hide-path.policy:1:6: '/usr/lib/libz.so.1' must be a file name such as libfoo.so.1, not a path"
 printf 'pass ${CR_TEST_UNSET}/x\n' >"$B/undefined.policy"

@@ -66,7 +66,7 @@ run_to "$S/dir" "$COLLRUN" -- "$S/cwd" </dev/null; expect_rc directory-not-execu
 run_to "$S/dash-s" "$COLLRUN" -s -- /bin/echo "$MARK" </dev/null
 [ "$(cat "$S/dash-s.out")" = "$MARK" ] && tail -n 1 "$S/dash-s.err" | grep -q '^collrun-stats: trapped=' && pass stats-on-stderr ||
   fail stats-on-stderr "stdout '$(head -c 100 "$S/dash-s.out")', stderr last line '$(tail -n 1 "$S/dash-s.err")'"
-mkdir -p "$S/cdir"; echo data >"$S/cdir/a"; res= res2=
+mkdir -p "$S/cdir"; echo data >"$S/cdir/a"; settle_clock; res= res2=
 for o in "" -c --cache=; do
   if [ "$o" = -c ]; then set -- -c "$S/cdir"; elif [ -n "$o" ]; then set -- "$o$S/cdir"; else set --; fi
   "$COLLRUN" "$@" --stats-file="$S/cdir.stats" -- /bin/busybox cat "$S/cdir/a" "$S/cdir/a" >/dev/null 2>&1
