@@ -13,18 +13,13 @@ static void fill_access(struct access_item *i, const char *path, bool keep)
 {
 	struct stat st;
 	int fd = walk_path(path, i->flags & AT_SYMLINK_NOFOLLOW, &st, NULL, &sup.stats.fsops);
-	if (fd == WALK_NOT_PLAIN) {
-		i->state = SLOT_PASS;
+	if (fd < 0) {
+		walk_failure(fd, &i->state, &i->err, keep);
 		return;
 	}
-	int err = -fd;
-	bool changing = false;
-	if (fd >= 0) {
-		err = syscall(SYS_faccessat2, fd, "", i->mode, (i->flags & AT_EACCESS) | AT_EMPTY_PATH) < 0 ? errno : 0;
-		changing = keep && changes_during_job(&st);
-		close(fd);
-	}
-	if (changing)
+	int err = syscall(SYS_faccessat2, fd, "", i->mode, (i->flags & AT_EACCESS) | AT_EMPTY_PATH) < 0 ? errno : 0;
+	close(fd);
+	if (keep && changes_during_job(&st))
 		i->state = SLOT_PASS;
 	else if (err == 0)
 		i->state = SLOT_OK;

@@ -92,10 +92,7 @@ static void fill_open(struct open_slot *s, const char *path, bool nofollow)
 	struct stat st;
 	int fd = walk_path(path, nofollow, &st, &fstype, &sup.stats.fsops);
 	if (fd < 0) {
-		if (fd == WALK_NOT_PLAIN)
-			s->state = SLOT_PASS;
-		else if (cacheable_errno(-fd))
-			s->state = SLOT_ERR, s->err = -fd;
+		walk_failure(fd, &s->state, &s->err, true);
 		return;
 	}
 	if (!S_ISREG(st.st_mode) || changes_during_job(&st)) {

@@ -14,18 +14,14 @@ static void fill_link(struct link_slot *s, const char *path, bool keep)
 	char target[PATH_MAX];
 	struct stat st;
 	int fd = walk_path(path, true, &st, NULL, &sup.stats.fsops);
-	if (fd == WALK_NOT_PLAIN) {
-		s->state = SLOT_PASS;
+	if (fd < 0) {
+		walk_failure(fd, &s->state, &s->err, keep);
 		return;
 	}
-	ssize_t n = -1;
-	int err = -fd;
-	if (fd >= 0) {
-		/* readlinkat(fd, "") of a non-link answers ENOENT; readlink(path) says EINVAL. */
-		n = readlinkat(fd, "", target, sizeof target);
-		err = n < 0 ? (errno == ENOENT ? EINVAL : errno) : 0;
-		close(fd);
-	}
+	/* readlinkat(fd, "") of a non-link answers ENOENT; readlink(path) says EINVAL. */
+	ssize_t n = readlinkat(fd, "", target, sizeof target);
+	int err = n < 0 ? (errno == ENOENT ? EINVAL : errno) : 0;
+	close(fd);
 	if (n >= 0 && (s->target = malloc(n + 1))) {
 		memcpy(s->target, target, n);
 		s->len = n;

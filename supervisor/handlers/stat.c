@@ -16,10 +16,7 @@ static void fill_stat(struct stat_slot *s, const char *path, bool nofollow, bool
 	/* The walk's fstat of its descriptor: the very bytes stat(path) gives. */
 	int fd = walk_path(path, nofollow, &s->st, NULL, &sup.stats.fsops);
 	if (fd < 0) {
-		if (fd == WALK_NOT_PLAIN)
-			s->state = SLOT_PASS;
-		else if (cacheable_errno(-fd) || !keep)
-			s->state = SLOT_ERR, s->err = -fd;
+		walk_failure(fd, &s->state, &s->err, keep);
 		return;
 	}
 	close(fd);
@@ -75,10 +72,7 @@ static void fill_statx(struct statx_item *i, const char *path, bool keep)
 	struct stat st;
 	int fd = walk_path(path, i->flags & AT_SYMLINK_NOFOLLOW, &st, NULL, &sup.stats.fsops);
 	if (fd < 0) {
-		if (fd == WALK_NOT_PLAIN)
-			i->state = SLOT_PASS;
-		else if (cacheable_errno(-fd) || !keep)
-			i->state = SLOT_ERR, i->err = -fd;
+		walk_failure(fd, &i->state, &i->err, keep);
 		return;
 	}
 	long r = syscall(SYS_statx, fd, "", i->flags | AT_EMPTY_PATH, i->mask, &i->sx);
