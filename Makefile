@@ -11,7 +11,8 @@ endif
 
 # Debian packages: build, tests, benchmarks. `make deps` installs them (root) or prints the line.
 DEB_PKGS  := gcc make pkg-config libseccomp-dev libcriterion-dev busybox-static \
-             python3 python3-numpy python3-dev perl git strace hyperfine fuse3 libfuse3-dev
+             python3 python3-numpy python3-dev perl git strace hyperfine fuse3 libfuse3-dev \
+             mpich gnuplot-nox
 
 CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -DCOLLRUN_VERSION='"$(VERSION)"' \
@@ -34,7 +35,7 @@ UNIT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
 PROBES     := $(BUILD)/tests/diff/probe $(BUILD)/tests/diff/probe-static
 BENCH_BIN  := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 
-.PHONY: all check demo deps deps-if-root install uninstall clean bench test-bins
+.PHONY: all check demo deps deps-if-root install uninstall clean bench bench-quick test-bins
 all: $(BUILD)/collrun
 
 $(BUILD)/obj/%.o: %.c $(HDRS)
@@ -101,9 +102,14 @@ demo: deps-if-root
 	$(MAKE) --no-print-directory all
 	@./bench/demo.sh $(abspath $(BUILD)/collrun)
 
+# bench: everything (~10 min on 2 cores); bench-quick: the same at smoke-test sizes (~40 s).
+# Both rewrite bench/RESULTS.md and bench/results/*.png.
 bench: deps-if-root
-	$(MAKE) --no-print-directory all $(BENCH_BIN)
-	BUILD=$(abspath $(BUILD)) COLLRUN=$(abspath $(BUILD)/collrun) bench/run-micro.sh
+	$(MAKE) --no-print-directory all $(BENCH_BIN) slowfs
+	BUILD=$(abspath $(BUILD)) COLLRUN=$(abspath $(BUILD)/collrun) bench/run-all.sh
+bench-quick: deps-if-root
+	$(MAKE) --no-print-directory all $(BENCH_BIN) slowfs
+	BUILD=$(abspath $(BUILD)) COLLRUN=$(abspath $(BUILD)/collrun) bench/run-all.sh quick
 
 install: $(BUILD)/collrun
 	install -D -m 0755 $(BUILD)/collrun $(DESTDIR)$(PREFIX)/bin/collrun
