@@ -164,4 +164,6 @@ Command: `{MENV} bench/run-micro.sh` (run by `bench/run-all.sh`; writes its repo
 open(OUT, 'w').write(md)
 print(md)
 EOF
+# The policy matcher's cost: run-decide.sh adds its own section to the file just written.
+BUILD=$BUILD OUT=$RESULTS "$SRC/bench/run-decide.sh" >/dev/null || say "run-decide.sh failed"
 say "done in $(secs "$T0") s: $RESULTS, $FIGS/*.png"
