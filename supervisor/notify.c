@@ -118,8 +118,16 @@ int notify_serve_one(int listener)
 		send_resp(listener, n->id, 0, 0, SECCOMP_USER_NOTIF_FLAG_CONTINUE);
 		return 0;
 	}
-	struct call c = { .id = n->id, .pid = n->pid, .nr = n->data.nr, .arch = n->data.arch,
-			  .listener = listener, .still_valid = still_valid, .outcome = OUT_PASS };
+	/* Field by field, not an initialiser: that would zero the two 8 KiB path buffers on
+	 * every call. Handlers write c.target before reading it. */
+	struct call c;
+	c.id = n->id;
+	c.pid = n->pid;
+	c.nr = n->data.nr;
+	c.arch = n->data.arch;
+	c.listener = listener;
+	c.still_valid = still_valid;
+	c.outcome = OUT_PASS;
 	memcpy(c.args, n->data.args, sizeof c.args);
 	c.path[0] = '\0';
 	struct verdict v = sup.passthrough && d->group == GROUP_LOOKUP ? verdict_continue() : d->handler(&c);
