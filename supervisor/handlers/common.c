@@ -40,8 +40,8 @@ struct route route_path(struct call *c, int dirfd, uint64_t path_addr)
 	case POL_LIBRARY: {
 		if (d.target != c->target)
 			snprintf(c->target, sizeof c->target, "%s", d.target);
-		/* Redirected calls are answered by us for anyone; whether the answer may be
-		 * kept depends on the target's own rule (no chains: no loops). */
+		/* Whether the target's answer may be kept depends on the target's own rule
+		 * (only one redirect is followed: no chains, no loops). */
 		struct pol_decision t;
 		char unused[8];
 		enum pol_action ta = policy_decide(&sup.policy, c->target, &t, unused, sizeof unused);
