@@ -6,6 +6,7 @@
 #include "supervisor.h"
 #include "syscall_table.h"
 #include <errno.h>
+#include <poll.h>
 #include <seccomp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,3 +153,19 @@ int notify_serve_one(int listener)
 		trace(&c, d, &v);
 	return 0;
 }
+
+int notify_serve_burst(int listener)
+{
+	for (int i = 0; i < 64; i++) {
+		int err = notify_serve_one(listener);
+		if (err)
+			return err;
+		struct pollfd p = { listener, POLLIN, 0 };
+		if (poll(&p, 1, 0) != 1 || !(p.revents & POLLIN))
+			break;
+	}
+	return 0;
+}
+
+void notify_prepare_fork(void) {}
+void notify_after_fork(int in_child) { (void)in_child; }

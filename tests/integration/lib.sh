@@ -81,7 +81,7 @@ same_files() {
 # EXPR (like served>0, files>0) holds. One PASS/FAIL line named NAME-stats.
 stats() {
   local name=$1 f=$S/$1/stats e k op v got bad=; shift
-  if ! tail -n 1 "$f" 2>/dev/null | grep -Eq '^collrun-stats: trapped=[0-9]+ served=[0-9]+ filled=[0-9]+ passed=[0-9]+ negative=[0-9]+ files=[0-9]+ bytes=[0-9]+ fsops=[0-9]+$'; then
+  if ! tail -n 1 "$f" 2>/dev/null | grep -Eq '^collrun-stats: trapped=[0-9]+ served=[0-9]+ filled=[0-9]+ passed=[0-9]+ negative=[0-9]+ files=[0-9]+ bytes=[0-9]+ fsops=[0-9]+( [a-z_]+=[0-9]+)*$'; then
     fail "$name-stats" "no well-formed collrun-stats line at the end of $f"; return 1
   fi
   for e in "$@"; do
