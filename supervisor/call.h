@@ -1,33 +1,84 @@
 /* One trapped system call as the handlers see it, whatever backend delivered it, and the
  * verdict a handler returns. Handlers never talk to the kernel interface themselves: the
- * loop turns a verdict into the backend's answer. */
+ * loop turns a verdict into the backend's answer.
+ * A call lives until it is answered: the loop thread runs its handler first, without
+ * touching any file system; if the answer needs a fill, the handler says V_DEFER and a
+ * worker runs it again, this time allowed to fill. A worker that finds the answer being
+ * filled by another parks the call on that slot (V_PARKED); the filler requeues it. */
 #pragma once
-#include <stdint.h>
-#include <sys/types.h>
 #include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <linux/stat.h>
+#include "cache/dcache.h"
 
 enum verdict_kind {
 	V_CONTINUE,   /* let the kernel run the call as if nothing happened */
 	V_RETURN,     /* the call returns val (>= 0) or fails with -val */
 	V_ADDFD,      /* install fd in the caller and return its number */
+	V_DEFER,      /* (loop thread) a worker must finish this call */
+	V_PARKED,     /* (worker) waiting on a slot another worker fills; requeued then */
 };
 
 enum outcome { OUT_PASS, OUT_HIT, OUT_FILL };
 
+enum route_how {
+	ROUTE_KERNEL,   /* let the kernel answer the call as made */
+	ROUTE_CACHE,    /* answer from the cache, walking from route.start */
+	ROUTE_LIVE,     /* a redirect outside cached trees: compute now on the target, keep nothing */
+	ROUTE_DENY,     /* fail with route.err */
+};
+
+struct job;
+struct node;
+struct syscall_desc;
+
+/* Where a walk starts: the caller's root (absolute paths) or its cwd or dirfd. */
+struct start {
+	struct ident root;     /* the caller's root */
+	struct ident dir;      /* the start directory (== root for absolute paths) */
+	int dir_fd;            /* O_PATH descriptor of the start directory, ours, or -1 */
+	int root_fd;           /* O_PATH descriptor of a foreign root, or -1 (ours: node root) */
+	bool foreign_root;     /* the caller's root is not ours */
+};
+
 struct call {
+	struct call *next;     /* queue or waiter list */
+	struct call *rnext;    /* the list of calls workers are running (notify.c) */
 	uint64_t id;           /* notification cookie */
 	pid_t pid;             /* caller's thread id, in our pid namespace */
-	int nr;                /* native syscall number */
+	int nr;                /* native syscall number (of the native twin, for i386/x32) */
+	int sysno;             /* the number as the caller made it */
+	bool foreign;          /* made through the i386 or x32 ABI */
 	uint32_t arch;
 	uint64_t args[6];
 	int listener;
+	struct job *job;
+	struct node *node;
+	const struct syscall_desc *desc;
+	bool in_worker;        /* this run may fill */
+	bool prepared;         /* path read and routed (done once per call) */
+	uint64_t epoch;        /* node mut_epoch when a fill began */
 	/* Is the notification still pending (caller alive, same call)? Asked after reading
 	 * the caller's memory and /proc entries, before acting on them. */
 	int (*still_valid)(const struct call *c);
 	/* filled in by the handler, for stats and -v */
 	enum outcome outcome;
-	char path[PATH_MAX * 2];   /* absolute path the call named, if resolved */
+	enum route_how how;
+	int route_err;
+	struct start start;
+	const char *lookup;        /* raw (the walk from start), or target for redirects */
+	char raw[PATH_MAX];        /* the path argument as the caller wrote it */
+	char path[PATH_MAX * 2];   /* absolute form for policy and -v (never walked) */
 	char target[PATH_MAX * 2]; /* where a redirect or library rule sends it */
+	union {                    /* an answer copied out of the cache under the lock */
+		struct stat st;
+		struct statx sx;
+		char link[PATH_MAX];
+	} ans;
+	size_t ans_len;
 };
 
 struct verdict {
@@ -39,3 +90,6 @@ struct verdict {
 
 static inline struct verdict verdict_continue(void) { return (struct verdict){ .kind = V_CONTINUE, .fd = -1 }; }
 static inline struct verdict verdict_return(int64_t v) { return (struct verdict){ .kind = V_RETURN, .val = v, .fd = -1 }; }
+static inline struct verdict verdict_defer(void) { return (struct verdict){ .kind = V_DEFER, .fd = -1 }; }
+static inline struct verdict verdict_parked(void) { return (struct verdict){ .kind = V_PARKED, .fd = -1 }; }
+static inline struct verdict verdict_addfd(int fd, unsigned flags) { return (struct verdict){ .kind = V_ADDFD, .fd = fd, .fd_flags = flags }; }

@@ -1,10 +1,18 @@
-/* SECCOMP_IOCTL_NOTIF_RECV -> handler -> SEND / ADDFD. A caller that dies while we work
- * makes the ioctls fail with ENOENT; that is normal and ignored. */
+/* The user-notify backend: SECCOMP_IOCTL_NOTIF_RECV -> handler -> SEND / ADDFD.
+ * The loop thread receives every call and runs its handler against the cache only; what
+ * needs a fill goes to a worker (node.c), which runs the handler again and answers. So no
+ * file system, however slow or hung, ever stands between a caller and an answer the cache
+ * already has, nor between the loop and signals or the program's exit.
+ * A caller that dies while we work makes the ioctls fail with ENOENT; that is normal. */
 #include "notify.h"
 #include "arch.h"
+#include "handlers/common.h"
+#include "handlers/handlers.h"
 #include "log.h"
+#include "node.h"
 #include "supervisor.h"
 #include "syscall_table.h"
+#include "tracee_mem.h"
 #include <errno.h>
 #include <poll.h>
 #include <seccomp.h>
@@ -14,9 +22,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-static struct seccomp_notif *req;
-static struct seccomp_notif_resp *resp;
 static size_t req_size, resp_size;
+/* Calls being run by workers right now: after fork only one thread survives, and the
+ * lingering copy must finish these itself. Guarded by the node lock. */
+static struct call *running;
 
 int notify_setup(int listener)
 {
@@ -24,12 +33,9 @@ int notify_setup(int listener)
 	if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sz) < 0)
 		return -errno;
 	/* The kernel's structs may be larger than our headers' on a newer kernel. */
-	req_size = sz.seccomp_notif > sizeof *req ? sz.seccomp_notif : sizeof *req;
-	resp_size = sz.seccomp_notif_resp > sizeof *resp ? sz.seccomp_notif_resp : sizeof *resp;
-	req = req ? req : calloc(1, req_size);
-	resp = resp ? resp : calloc(1, resp_size);
-	if (!req || !resp)
-		return -ENOMEM;
+	req_size = sz.seccomp_notif > sizeof(struct seccomp_notif) ? sz.seccomp_notif : sizeof(struct seccomp_notif);
+	resp_size = sz.seccomp_notif_resp > sizeof(struct seccomp_notif_resp) ? sz.seccomp_notif_resp
+									       : sizeof(struct seccomp_notif_resp);
 	/* The flags travel as the ioctl argument itself, not through a pointer. */
 	if (ioctl(listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) < 0)
 		log_trace(1, "no SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (kernel < 6.6): answers wake another CPU");
@@ -44,113 +50,216 @@ static int still_valid(const struct call *c)
 
 static void send_resp(int listener, uint64_t id, int64_t val, int error, uint32_t flags)
 {
-	memset(resp, 0, resp_size);
+	union { struct seccomp_notif_resp r; char pad[256]; } u;
+	struct seccomp_notif_resp *resp = resp_size <= sizeof u ? &u.r : calloc(1, resp_size);
+	if (!resp)
+		return;
+	memset(resp, 0, resp_size <= sizeof u ? resp_size : 0);
 	resp->id = id;
 	resp->val = val;
 	resp->error = error;
 	resp->flags = flags;
 	if (ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, resp) < 0 && errno != ENOENT)
 		log_trace(1, "answer to call %llu not delivered: %s", (unsigned long long)id, strerror(errno));
+	if (resp != &u.r)
+		free(resp);
 }
 
-/* A call from the i386 or x32 ABI: never served; only its effect on safety matters. */
-static void foreign_call(const struct seccomp_notif *n)
+/* Call buffers are large (path buffers): recycled, never zeroed whole. */
+static struct call *call_new(struct node *n)
 {
-	sup.stats.foreign++;
+	node_lock(n);
+	struct call *c = n->free_calls;
+	if (c)
+		n->free_calls = c->next;
+	node_unlock(n);
+	return c ? c : malloc(sizeof *c);
+}
+
+static void call_free(struct call *c)
+{
+	close_start(&c->start);
+	node_lock(c->node);
+	c->next = c->node->free_calls;
+	c->node->free_calls = c;
+	node_unlock(c->node);
+}
+
+static void trace(const struct call *c, const struct verdict *v)
+{
+	static const char *const how[] = { "pass", "hit", "fill" };
+	const char *name = c->desc->name, *p = c->path[0] ? c->path : c->raw;
+	if (v->kind == V_CONTINUE)
+		log_trace(1, "[%d] %s %s -> pass", (int)c->pid, name, p);
+	else if (v->kind == V_ADDFD)
+		log_trace(1, "[%d] %s %s -> fd (%s)", (int)c->pid, name, p, how[c->outcome]);
+	else if (v->val < 0)
+		log_trace(1, "[%d] %s %s -> %s (%s)", (int)c->pid, name, p, strerrorname_np(-v->val), how[c->outcome]);
+	else
+		log_trace(1, "[%d] %s %s -> %lld (%s)", (int)c->pid, name, p, (long long)v->val, how[c->outcome]);
+}
+
+static void count(const struct call *c, const struct verdict *v)
+{
+	struct sys_counts *r = &c->job->stats.rows[syscall_index(c->desc)];
+	STAT_ADD(r->trapped, 1);
+	if (v->kind == V_CONTINUE)
+		STAT_ADD(r->passed, 1);
+	else if (c->outcome == OUT_HIT)
+		STAT_ADD(r->hits, 1);
+	else
+		STAT_ADD(r->fills, 1);
+	if (v->kind == V_RETURN && v->val < 0)
+		STAT_ADD(r->negative, 1);
+}
+
+/* Answer, count, recycle. */
+static void finish(struct call *c, struct verdict v)
+{
+	if (v.kind == V_ADDFD) {
+		struct seccomp_notif_addfd add = { .id = c->id, .flags = SECCOMP_ADDFD_FLAG_SEND,
+						   .srcfd = v.fd, .newfd = 0, .newfd_flags = v.fd_flags };
+		int r = ioctl(c->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add);
+		int err = errno;
+		close(v.fd);
+		if (r < 0 && err != ENOENT && err != EINPROGRESS) {
+			/* EMFILE and the like: the caller's own limit, which the kernel's open would
+			 * have hit too. Never fall back to opening something else. */
+			v = verdict_return(-err);
+		}
+	}
+	if (v.kind == V_RETURN)
+		send_resp(c->listener, c->id, v.val >= 0 ? v.val : 0, v.val < 0 ? (int)v.val : 0, 0);
+	else if (v.kind == V_CONTINUE)
+		send_resp(c->listener, c->id, 0, 0, SECCOMP_USER_NOTIF_FLAG_CONTINUE);
+	if (c->desc && !c->foreign) {
+		count(c, &v);
+		if (log_verbosity)
+			trace(c, &v);
+	}
+	call_free(c);
+}
+
+static struct verdict run_handler(struct call *c)
+{
+	if (c->job->passthrough && c->desc->group == GROUP_LOOKUP)
+		return verdict_continue();
+	return c->desc->handler(c);
+}
+
+void notify_run(struct call *c)
+{
+	struct node *n = c->node;
+	node_lock(n);
+	c->rnext = running;
+	running = c;
+	node_unlock(n);
+	c->in_worker = true;
+	struct verdict v = run_handler(c);
+	node_lock(n);
+	for (struct call **p = &running; *p; p = &(*p)->rnext)
+		if (*p == c) {
+			*p = c->rnext;
+			break;
+		}
+	node_unlock(n);
+	if (v.kind == V_PARKED)
+		return;   /* on a slot's waiter list now: requeued when it is filled */
+	if (v.kind == V_DEFER)
+		v = verdict_continue();   /* cannot happen in a worker; never leave a caller waiting */
+	finish(c, v);
+}
+
+/* A call from the i386 or x32 ABI: never served; only its effect on safety matters, and
+ * it is handled by the native row of the same meaning. */
+static struct verdict foreign_call(struct call *c, const struct seccomp_notif *n)
+{
+	STAT_ADD(c->job->stats.foreign, 1);
 	uint32_t arch = n->data.arch == AUDIT_ARCH_I386 ? SCMP_ARCH_X86 : SCMP_ARCH_X32;
-	char *name = seccomp_syscall_resolve_num_arch(arch, n->data.nr);
-	const struct syscall_desc *d = name ? syscall_lookup_name(name) : NULL;
-	if (!d && name && strstr(name, "32"))
-		sup.creds_changed = true;   /* setuid32 and friends */
-	else if (!d || d->group != GROUP_LOOKUP) {
-		if (d && d->group == GROUP_CREDS)
-			sup.creds_changed = true;
-		if (!d || d->group == GROUP_NAMESPACE)
-			sup.ns_changed = true;
-		invalidate_all(name ? name : "foreign-ABI call");
+	int nr = n->data.nr & ~COLLRUN_X32_BIT;
+	char *name = seccomp_syscall_resolve_num_arch(arch, nr);
+	const struct syscall_desc *d = name ? syscall_lookup_foreign(name) : NULL;
+	struct verdict v = verdict_continue();
+	if (!d) {
+		/* A trapped call we cannot name: never answer anything again rather than wrongly. */
+		c->job->pass_all = true;
+	} else if (d->group != GROUP_LOOKUP && d->handler) {
+		c->nr = d->nr;   /* the native row's meaning; c->sysno keeps the real number */
+		c->desc = d;
+		c->foreign = true;
+		v = d->handler(c);
+		if (v.kind != V_CONTINUE && v.kind != V_DEFER)
+			v = verdict_continue();
 	}
 	log_trace(1, "[%d] %s (foreign ABI) -> pass", (int)n->pid, name ? name : "?");
 	free(name);
-}
-
-static void trace(const struct call *c, const struct syscall_desc *d, const struct verdict *v)
-{
-	static const char *const how[] = { "pass", "hit", "fill" };
-	if (v->kind == V_CONTINUE)
-		log_trace(1, "[%d] %s %s -> pass", (int)c->pid, d->name, c->path);
-	else if (v->kind == V_ADDFD)
-		log_trace(1, "[%d] %s %s -> fd (%s)", (int)c->pid, d->name, c->path, how[c->outcome]);
-	else if (v->val < 0)
-		log_trace(1, "[%d] %s %s -> %s (%s)", (int)c->pid, d->name, c->path, strerrorname_np(-v->val), how[c->outcome]);
-	else
-		log_trace(1, "[%d] %s %s -> %lld (%s)", (int)c->pid, d->name, c->path, (long long)v->val, how[c->outcome]);
-}
-
-static void count(const struct syscall_desc *d, const struct call *c, const struct verdict *v)
-{
-	struct sys_counts *r = &sup.stats.rows[syscall_index(d)];
-	r->trapped++;
-	if (v->kind == V_CONTINUE)
-		r->passed++;
-	else if (c->outcome == OUT_HIT)
-		r->hits++;
-	else
-		r->fills++;
-	if (v->kind == V_RETURN && v->val < 0)
-		r->negative++;
+	return v;
 }
 
 int notify_serve_one(int listener)
 {
-	memset(req, 0, req_size);
-	if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, req) < 0) {
-		if (errno == ENOENT || errno == EINTR)
-			return 0;   /* the caller was killed before we got to it */
-		return -errno;
+	union { struct seccomp_notif n; char pad[512]; } u;
+	struct seccomp_notif *n = req_size <= sizeof u ? &u.n : calloc(1, req_size);
+	if (!n)
+		return -ENOMEM;
+	memset(n, 0, req_size <= sizeof u ? req_size : 0);
+	int err = 0;
+	if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, n) < 0) {
+		err = errno == ENOENT || errno == EINTR ? 0 : -errno;   /* caller killed meanwhile */
+		if (n != &u.n)
+			free(n);
+		return err;
 	}
-	const struct seccomp_notif *n = req;
-	if (sup.ncreated)
-		settle_created();
-	const struct syscall_desc *d = NULL;
-	if (n->data.arch == COLLRUN_NATIVE_ARCH && !(n->data.nr & COLLRUN_X32_BIT))
-		d = syscall_lookup(n->data.nr);
-	if (!d) {
-		foreign_call(n);
+	struct call *c = call_new(&node);
+	if (!c) {
 		send_resp(listener, n->id, 0, 0, SECCOMP_USER_NOTIF_FLAG_CONTINUE);
+		if (n != &u.n)
+			free(n);
 		return 0;
 	}
-	/* Field by field, not an initialiser: that would zero the two 8 KiB path buffers on
-	 * every call. Handlers write c.target before reading it. */
-	struct call c;
-	c.id = n->id;
-	c.pid = n->pid;
-	c.nr = n->data.nr;
-	c.arch = n->data.arch;
-	c.listener = listener;
-	c.still_valid = still_valid;
-	c.outcome = OUT_PASS;
-	memcpy(c.args, n->data.args, sizeof c.args);
-	c.path[0] = '\0';
-	struct verdict v = sup.passthrough && d->group == GROUP_LOOKUP ? verdict_continue() : d->handler(&c);
-	if (v.kind == V_ADDFD) {
-		struct seccomp_notif_addfd add = { .id = c.id, .flags = SECCOMP_ADDFD_FLAG_SEND,
-						   .srcfd = v.fd, .newfd = 0, .newfd_flags = v.fd_flags };
-		int r = ioctl(listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add);
-		int err = errno;
-		close(v.fd);
-		if (r < 0 && err != ENOENT) {
-			/* EMFILE and the like: let the kernel give the caller its own answer. */
-			c.outcome = OUT_PASS;
-			v = verdict_continue();
-		}
+	/* Field by field, not an initialiser: that would zero the path buffers on every call. */
+	c->next = NULL;
+	c->id = n->id;
+	c->pid = n->pid;
+	c->nr = n->data.nr;
+	c->sysno = n->data.nr;
+	c->arch = n->data.arch;
+	c->listener = listener;
+	c->job = &sup;
+	c->node = &node;
+	c->in_worker = false;
+	c->prepared = false;
+	c->still_valid = still_valid;
+	c->outcome = OUT_PASS;
+	c->how = ROUTE_KERNEL;
+	c->lookup = c->raw;
+	c->raw[0] = c->path[0] = '\0';
+	c->start = (struct start){ .dir_fd = -1, .root_fd = -1 };
+	memcpy(c->args, n->data.args, sizeof c->args);
+	if (sup.ninflight) {   /* this thread's previous call has finished */
+		node_lock(&node);
+		inflight_settle_tid(&sup, c->pid);
+		node_unlock(&node);
 	}
-	if (v.kind == V_RETURN)
-		send_resp(listener, c.id, v.val >= 0 ? v.val : 0, v.val < 0 ? (int)v.val : 0, 0);
-	else if (v.kind == V_CONTINUE)
-		send_resp(listener, c.id, 0, 0, SECCOMP_USER_NOTIF_FLAG_CONTINUE);
-	count(d, &c, &v);
-	if (log_verbosity)
-		trace(&c, d, &v);
+	struct verdict v;
+	c->desc = NULL;
+	if (c->arch == COLLRUN_NATIVE_ARCH && !(c->nr & COLLRUN_X32_BIT))
+		c->desc = syscall_lookup(c->nr);
+	c->foreign = false;
+	if (!c->desc) {
+		v = foreign_call(c, n);
+	} else {
+		v = run_handler(c);
+	}
+	if (n != &u.n)
+		free(n);
+	if (v.kind == V_DEFER) {
+		close_start(&c->start);
+		c->prepared = false;
+		pool_submit(&node, c);
+		return 0;
+	}
+	finish(c, v);
 	return 0;
 }
 
@@ -167,5 +276,29 @@ int notify_serve_burst(int listener)
 	return 0;
 }
 
-void notify_prepare_fork(void) {}
-void notify_after_fork(int in_child) { (void)in_child; }
+void notify_prepare_fork(void)
+{
+	pool_prepare_fork(&node);
+}
+
+void notify_after_fork(int in_child)
+{
+	if (!in_child) {
+		pool_after_fork(&node, false);
+		return;
+	}
+	pool_after_fork(&node, true);
+	data_after_fork(node.data);
+	/* Calls the parent's workers were running: they are still pending in the kernel, and
+	 * this copy is the one that answers them now. */
+	node_lock(&node);
+	struct call *c = running;
+	running = NULL;
+	node_unlock(&node);
+	for (struct call *next; c; c = next) {
+		next = c->rnext;
+		close_start(&c->start);
+		c->prepared = false;
+		pool_submit(&node, c);
+	}
+}

@@ -3,6 +3,7 @@
 #include "stats.h"
 #include "cache/data.h"
 #include "syscall_table.h"
+#include "node.h"
 #include <inttypes.h>
 
 void stats_print(FILE *out, const struct stats *s, const struct data_store *d, uint64_t flushes)
@@ -23,8 +24,8 @@ void stats_print(FILE *out, const struct stats *s, const struct data_store *d, u
 		"total", t.trapped, t.hits, t.fills, t.passed, t.negative);
 	fprintf(out, "collrun: unique files %" PRIu64 ", bytes cached %" PRIu64
 		", file-system operations %" PRIu64 ", cache flushes %" PRIu64 ", foreign-ABI calls %" PRIu64 "\n",
-		d->files, d->bytes, s->fsops, flushes, s->foreign);
+		d->files, d->bytes, s->fsops + node.fsops, flushes, s->foreign);
 	fprintf(out, "collrun-stats: trapped=%" PRIu64 " served=%" PRIu64 " filled=%" PRIu64 " passed=%" PRIu64
 		" negative=%" PRIu64 " files=%" PRIu64 " bytes=%" PRIu64 " fsops=%" PRIu64 "\n",
-		t.trapped + s->foreign, t.hits, t.fills, t.passed + s->foreign, t.negative, d->files, d->bytes, s->fsops);
+		t.trapped + s->foreign, t.hits, t.fills, t.passed + s->foreign, t.negative, d->files, d->bytes, s->fsops + node.fsops);
 }

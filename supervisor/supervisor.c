@@ -1,9 +1,12 @@
-/* Supervisor state and the two safety switches: forgetting all paths when the job may have
- * changed the name space, and checking callers once the job has changed credentials,
- * root or mounts (until then every caller inherited ours, so no check is needed). */
+/* Job state, and the checks that keep the cache from answering a caller who sees files
+ * differently from us: credentials (ids, groups, capabilities), user namespace and LSM
+ * label, compared once the job has changed any of them (until then every caller inherited
+ * ours); the ctime rule; and the record of mutations the kernel may still be running. */
 #include "supervisor.h"
 #include "log.h"
+#include "node.h"
 #include "procfs.h"
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,9 +14,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-struct supervisor sup = { .listener = -1 };
+struct job sup = { .listener = -1 };
 
-/* The lines of /proc/PID/status that decide what a file-system call may see. */
+/* What decides what a file-system call may see, as one comparable string: the ids, groups
+ * and capability lines of /proc/PID/status, the user namespace (a root in another user
+ * namespace has no rights over our files, and sees their owners mapped), and the LSM label
+ * where there is one. */
 static int read_creds(pid_t pid, char *out, size_t size)
 {
 	char buf[4096];
@@ -21,102 +27,120 @@ static int read_creds(pid_t pid, char *out, size_t size)
 		return -1;
 	size_t used = 0;
 	out[0] = '\0';
-	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
-		if (strncmp(line, "Uid:", 4) && strncmp(line, "Gid:", 4) &&
-		    strncmp(line, "Groups:", 7) && strncmp(line, "CapEff:", 7))
+	for (char *save, *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, "Uid:", 4) && strncmp(line, "Gid:", 4) && strncmp(line, "Groups:", 7) &&
+		    strncmp(line, "CapEff:", 7) && strncmp(line, "CapPrm:", 7))
 			continue;
 		int w = snprintf(out + used, size - used, "%s\n", line);
 		if (w < 0 || (size_t)w >= size - used)
 			return -1;
 		used += w;
 	}
+	char path[64];
+	struct stat st;
+	snprintf(path, sizeof path, "/proc/%d/ns/user", (int)pid);
+	if (stat(path, &st) < 0)
+		return -1;
+	int w = snprintf(out + used, size - used, "userns:%lu\n", (unsigned long)st.st_ino);
+	if (w < 0 || (size_t)w >= size - used)
+		return -1;
+	used += w;
+	char label[256];
+	int n = proc_read(pid, "attr/current", label, sizeof label);
+	if (n > 0) {
+		w = snprintf(out + used, size - used, "label:%s\n", label);
+		if (w < 0 || (size_t)w >= size - used)
+			return -1;
+	}
 	return 0;
 }
 
-static ino_t mnt_ns_of(const char *nspath)
+int supervisor_init(struct job *j)
 {
-	struct stat st;
-	return stat(nspath, &st) == 0 ? st.st_ino : 0;
-}
-
-int supervisor_init(struct supervisor *s)
-{
-	int err = cache_init(&s->cache);
+	int err = data_init(&j->data);
 	if (!err)
-		err = data_init(&s->data);
+		err = node_init(&node, &j->data);
 	if (err)
 		return err;
-	if (read_creds(getpid(), s->creds, sizeof s->creds) < 0)
+	if (read_creds(getpid(), j->creds, sizeof j->creds) < 0)
 		return -EIO;
-	s->mnt_ns = mnt_ns_of("/proc/self/ns/mnt");
-	clock_gettime(CLOCK_REALTIME_COARSE, &s->start);
+	clock_gettime(CLOCK_REALTIME_COARSE, &j->start);
 	return 0;
 }
 
-bool caller_is_like_us(pid_t pid)
+bool caller_is_like_us(struct job *j, pid_t pid)
 {
-	if (sup.creds_changed) {
-		char creds[sizeof sup.creds];
-		if (read_creds(pid, creds, sizeof creds) < 0 || strcmp(creds, sup.creds) != 0)
-			return false;
-	}
-	if (sup.ns_changed) {
-		char path[64], root[8];
-		snprintf(path, sizeof path, "/proc/%d/root", (int)pid);
-		ssize_t n = readlink(path, root, sizeof root);
-		if (n != 1 || root[0] != '/')
-			return false;
-		snprintf(path, sizeof path, "/proc/%d/ns/mnt", (int)pid);
-		if (mnt_ns_of(path) != sup.mnt_ns)
+	if (j->pass_all)
+		return false;
+	if (j->creds_changed || j->ns_changed) {
+		char creds[sizeof j->creds];
+		if (read_creds(pid, creds, sizeof creds) < 0 || strcmp(creds, j->creds) != 0)
 			return false;
 	}
 	return true;
 }
 
-bool changes_during_job(const struct stat *st)
+bool changed_during_job(const struct job *j, const struct timespec *t)
 {
-	if (st->st_ctim.tv_sec > sup.start.tv_sec ||
-	    (st->st_ctim.tv_sec == sup.start.tv_sec && st->st_ctim.tv_nsec >= sup.start.tv_nsec))
-		return true;
-	return S_ISREG(st->st_mode) && inode_set_has(&sup.written, st->st_dev, st->st_ino);
+	return t->tv_sec > j->start.tv_sec || (t->tv_sec == j->start.tv_sec && t->tv_nsec >= j->start.tv_nsec);
 }
 
-void note_created(const char *path)
+void inflight_add(struct job *j, pid_t tid, int nr, const uint64_t args[6])
 {
-	if (sup.ncreated == (int)(sizeof sup.created / sizeof *sup.created)) {
-		settle_created();
-		if (sup.ncreated == (int)(sizeof sup.created / sizeof *sup.created)) {
-			free(sup.created[0].path);   /* oldest: the ctime rule still guards it */
-			memmove(sup.created, sup.created + 1, (sup.ncreated - 1) * sizeof *sup.created);
-			sup.ncreated--;
+	inflight_settle_tid(j, tid);
+	if (j->ninflight == j->capinflight) {
+		size_t cap = j->capinflight ? j->capinflight * 2 : 8;
+		struct inflight *v = realloc(j->inflight, cap * sizeof *v);
+		if (!v) {
+			j->pass_all = true;   /* cannot track it: never answer again rather than wrongly */
+			log_msg("out of memory tracking a mutation: serving nothing more");
+			return;
 		}
+		j->inflight = v;
+		j->capinflight = cap;
 	}
-	char *copy = strdup(path);
-	if (copy)
-		sup.created[sup.ncreated++] = (typeof(sup.created[0])){ copy, 0 };
+	struct inflight *f = &j->inflight[j->ninflight++];
+	f->tid = tid;
+	f->nr = nr;
+	memcpy(f->args, args, sizeof f->args);
 }
 
-void settle_created(void)
+void inflight_settle_tid(struct job *j, pid_t tid)
 {
-	for (int i = 0; i < sup.ncreated;) {
-		struct stat st;
-		bool found = stat(sup.created[i].path, &st) == 0;
-		if (found)
-			inode_set_add(&sup.written, st.st_dev, st.st_ino);
-		/* The creating call runs after we answer it: give it a few more calls to land. */
-		if (found || ++sup.created[i].tries > 64) {
-			free(sup.created[i].path);
-			sup.created[i] = sup.created[--sup.ncreated];
-		} else {
+	for (size_t i = 0; i < j->ninflight;)
+		if (j->inflight[i].tid == tid)
+			j->inflight[i] = j->inflight[--j->ninflight];
+		else
 			i++;
-		}
-	}
 }
 
-void invalidate_all(const char *why)
+/* Is tid still (possibly) inside that call? /proc/TID/syscall says "running" (can't tell),
+ * "-1 ..." (stopped outside any call), or "NR ARG1..ARG6 SP PC" for the call it is in. */
+static bool still_inside(const struct inflight *f)
 {
-	if (sup.cache.nentries == 0)
-		return;
-	log_trace(2, "forgetting %zu cached paths (%s)", sup.cache.nentries, why);
-	cache_flush(&sup.cache);
+	char buf[256];
+	if (proc_read(f->tid, "syscall", buf, sizeof buf) <= 0)
+		return false;   /* gone */
+	if (strncmp(buf, "running", 7) == 0)
+		return true;
+	char *end;
+	long nr = strtol(buf, &end, 10);
+	if (nr != f->nr)
+		return false;
+	for (int i = 0; i < 6; i++) {
+		unsigned long long a = strtoull(end, &end, 16);
+		if (a != f->args[i])
+			return false;
+	}
+	return true;
+}
+
+bool inflight_settled(struct job *j)
+{
+	for (size_t i = 0; i < j->ninflight;)
+		if (!still_inside(&j->inflight[i]))
+			j->inflight[i] = j->inflight[--j->ninflight];
+		else
+			i++;
+	return j->ninflight == 0;
 }

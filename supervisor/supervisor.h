@@ -1,50 +1,70 @@
-/* The supervisor's state, shared by the loop and the handlers: policy, cache, data
- * objects, and what is known about the callers. One supervisor serves one job tree. */
+/* Job state: what belongs to one job tree (one program and everything it starts): its
+ * listener, policy, counters, the credentials and namespaces its callers must share with
+ * us to be served, what it wrote, and the mutations of its that the kernel may still be
+ * performing. Node state (the cache itself) is in node.h. Both travel with every call
+ * (struct call's job and node); `sup` is the one job this process serves today. */
 #pragma once
-#include "cache/cache.h"
 #include "cache/data.h"
 #include "policy.h"
 #include "stats.h"
+#include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
 
-struct supervisor {
+/* A mutation passed to the kernel whose completion we have not seen yet: until its thread
+ * is seen elsewhere, fills may have read the old state and are not kept. */
+struct inflight {
+	pid_t tid;
+	int nr;
+	uint64_t args[6];
+};
+
+struct job {
 	struct policy policy;
-	struct cache cache;
-	struct data_store data;
-	struct inode_set written;     /* inodes the job opened for writing */
-	struct stats stats;
 	int listener;                 /* seccomp notify fd, -1 when nested */
 	pid_t child;
 	bool passthrough;             /* --passthrough: trap and count, serve nothing */
+	int data_mode;                /* enum data_mode */
+	struct stats stats;           /* updated with atomics: loop and workers both count */
 	/* Until a caller changes credentials, root or mounts, every caller has ours: checks
-	 * are skipped. After, each call is checked against what we captured at start. */
+	 * are skipped. After, each call is checked against what we captured at start. Sticky. */
 	bool creds_changed;
 	bool ns_changed;
-	char creds[1024];             /* our Uid/Gid/Groups/Cap lines from /proc/self/status */
-	ino_t mnt_ns;
+	bool mounted;                 /* the job made a mount: later mounts are never filled */
+	/* Something no /proc file shows changed what callers may open (Landlock): from then
+	 * on every call goes to the kernel. Sticky. */
+	bool pass_all;
+	char creds[1536];             /* our Uid/Gid/Groups/Cap lines, user ns, LSM label */
 	/* Coarse clock at start: a file whose ctime is not older changed during the job (the
 	 * kernel stamps ctime from the same coarse clock, so nothing created after us is older). */
 	struct timespec start;
-	/* Paths the job is creating (O_CREAT of a missing file): their inodes join `written`
-	 * once they exist, so a clock difference with a file server cannot let them be cached. */
-	struct { char *path; int tries; } created[32];
-	int ncreated;
+	struct inode_set written;     /* inodes the job opened for writing (guarded by node lock) */
+	struct inflight *inflight;    /* guarded by node lock */
+	size_t ninflight, capinflight;
+	/* TEMPORARY, until main.c moves to job/node accessors: the node's data store lives here. */
+	struct data_store data;
+	struct { uint64_t flushes; } cache;
 };
 
-extern struct supervisor sup;
+extern struct job sup;
 
-int supervisor_init(struct supervisor *s);
-/* Does this caller see the file system exactly as we do (creds, root, mounts)? */
-bool caller_is_like_us(pid_t pid);
-/* Must this object be answered by the kernel every time? Yes if the job opened it for
- * writing, or if it changed since the job started (created, written, chmod-ed...). */
-bool changes_during_job(const struct stat *st);
-/* Remember a path the job is creating; settle_created() looks for its inode on each later
- * call (cheap while nothing is pending). */
-void note_created(const char *path);
-void settle_created(void);
-/* The job may have changed the name space: forget every cached path. */
-void invalidate_all(const char *why);
+/* Sets up the job and the node (node.h) it is served by. */
+int supervisor_init(struct job *j);
+/* Does this caller see the file system exactly as we do (creds, user namespace, label)? */
+bool caller_is_like_us(struct job *j, pid_t pid);
+/* Changed during the job (ctime not older than its start)? */
+bool changed_during_job(const struct job *j, const struct timespec *ctime);
+
+/* Under the node lock. A CONTINUEd mutation of tid: record it (and bump the epoch). */
+void inflight_add(struct job *j, pid_t tid, int nr, const uint64_t args[6]);
+/* Under the node lock: tid made a new call, so its previous one has finished. */
+void inflight_settle_tid(struct job *j, pid_t tid);
+/* Under the node lock: drop entries whose thread is gone or is blocked in another call
+ * (/proc/TID/syscall). True if none is left. */
+bool inflight_settled(struct job *j);
+
+/* Counters, from any thread. */
+#define STAT_ADD(field, n) __atomic_add_fetch(&(field), (n), __ATOMIC_RELAXED)

@@ -7,6 +7,8 @@
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #define ROW(n, g, h, ...)     { .name = #n, .nr = SYS_##n, .group = g, .handler = h, __VA_ARGS__ }
 #define LOOKUP(n, h)          ROW(n, GROUP_LOOKUP, h, .cond = TRAP_ALWAYS)
@@ -35,20 +37,25 @@ const struct syscall_desc syscall_table[] = {
 	REDIRECT_ONLY(listxattr, h_listxattr),
 	REDIRECT_ONLY(llistxattr, h_llistxattr),
 
-	MUTATE(creat), MUTATE(rename), MUTATE(renameat), MUTATE(renameat2),
+	ROW(creat, GROUP_MUTATE, h_creat, .cond = TRAP_ALWAYS),
+	MUTATE(rename), MUTATE(renameat), MUTATE(renameat2),
 	MUTATE(unlink), MUTATE(unlinkat), MUTATE(rmdir), MUTATE(mkdir), MUTATE(mkdirat),
 	MUTATE(mknod), MUTATE(mknodat), MUTATE(symlink), MUTATE(symlinkat),
 	MUTATE(link), MUTATE(linkat), MUTATE(chmod), MUTATE(fchmodat), MUTATE(fchmodat2),
 	MUTATE(chown), MUTATE(lchown), MUTATE(fchownat), MUTATE(truncate),
 	MUTATE(utime), MUTATE(utimes), MUTATE(utimensat), MUTATE(futimesat),
 	MUTATE(setxattr), MUTATE(lsetxattr), MUTATE(removexattr), MUTATE(lremovexattr),
+	MUTATE(fchmod), MUTATE(fchown), MUTATE(fsetxattr), MUTATE(fremovexattr),
+	MUTATE(mount), MUTATE(umount2),
+	ROW(landlock_restrict_self, GROUP_CREDS, h_landlock, .cond = TRAP_ALWAYS),
+	ROW(execve, GROUP_CREDS, h_exec, .cond = TRAP_ALWAYS, .only_with_lsm = true),
+	ROW(execveat, GROUP_CREDS, h_exec, .cond = TRAP_ALWAYS, .only_with_lsm = true),
 
 	CREDS(setuid), CREDS(setgid), CREDS(setreuid), CREDS(setregid),
 	CREDS(setresuid), CREDS(setresgid), CREDS(setfsuid), CREDS(setfsgid),
 	CREDS(setgroups), CREDS(capset),
 
-	NSPACE(chroot), NSPACE(pivot_root), NSPACE(mount), NSPACE(umount2),
-	NSPACE(unshare), NSPACE(setns),
+	NSPACE(chroot), NSPACE(pivot_root), NSPACE(unshare), NSPACE(setns),
 	ROW(clone, GROUP_NAMESPACE, h_namespace, .cond = TRAP_IF_FLAG, .cond_arg = 0,
 	    .cond_mask = CLONE_NEWNS | CLONE_NEWUSER),
 	ROW(clone3, GROUP_NAMESPACE, h_clone3, .cond = TRAP_ALWAYS),
@@ -76,4 +83,45 @@ const struct syscall_desc *syscall_lookup_name(const char *name)
 		if (strcmp(syscall_table[i].name, name) == 0)
 			return &syscall_table[i];
 	return NULL;
+}
+
+const struct foreign_alias foreign_aliases[] = {
+	{ "truncate64", "truncate" }, { "chown32", "chown" }, { "lchown32", "lchown" },
+	{ "fchown32", "fchown" }, { "umount", "umount2" },
+	{ "setuid32", "setuid" }, { "setgid32", "setgid" }, { "setreuid32", "setreuid" },
+	{ "setregid32", "setregid" }, { "setresuid32", "setresuid" }, { "setresgid32", "setresgid" },
+	{ "setfsuid32", "setfsuid" }, { "setfsgid32", "setfsgid" }, { "setgroups32", "setgroups" },
+	{ NULL, NULL },
+};
+
+const struct syscall_desc *syscall_lookup_foreign(const char *name)
+{
+	for (const struct foreign_alias *a = foreign_aliases; a->name; a++)
+		if (strcmp(a->name, name) == 0)
+			return syscall_lookup_name(a->native);
+	return syscall_lookup_name(name);
+}
+
+/* An LSM that labels processes shows the label in /proc/self/attr/current; an exec may
+ * then change what the program may open (AppArmor, SELinux, Smack transitions). */
+static bool lsm_labels(void)
+{
+	static int known = -1;
+	if (known < 0) {
+		char buf[256];
+		int fd = open("/proc/self/attr/current", O_RDONLY | O_CLOEXEC);
+		known = fd >= 0 && read(fd, buf, sizeof buf) > 0;
+		if (fd >= 0)
+			close(fd);
+	}
+	return known;
+}
+
+bool syscall_row_wanted(const struct syscall_desc *d, bool redirects)
+{
+	if (d->only_for_redirects && !redirects)
+		return false;
+	if (d->only_with_lsm && !lsm_labels())
+		return false;
+	return true;
 }

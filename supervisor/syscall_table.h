@@ -30,7 +30,16 @@ struct syscall_desc {
 	int cond_arg;
 	unsigned long cond_mask;
 	bool only_for_redirects;   /* trapped only when the policy redirects paths */
+	bool only_with_lsm;        /* trapped only where an LSM labels processes */
 };
+
+/* Should the filter trap this row? (redirects: the policy has redirect/library rules) */
+bool syscall_row_wanted(const struct syscall_desc *d, bool redirects);
+/* Calls of the i386 ABI that have no native twin of that name but do what a native row
+ * does (truncate64 is truncate): trapped, and handled as that row. */
+struct foreign_alias { const char *name, *native; };
+extern const struct foreign_alias foreign_aliases[];
+const struct syscall_desc *syscall_lookup_foreign(const char *name);
 
 extern const struct syscall_desc syscall_table[];
 extern const size_t syscall_table_len;

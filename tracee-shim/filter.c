@@ -14,13 +14,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-/* Credential calls that exist only in the i386 ABI: a 32-bit helper changing its ids must
- * still switch the supervisor to checking callers. */
-static const char *const foreign_creds[] = {
-	"setuid32", "setgid32", "setreuid32", "setregid32", "setresuid32",
-	"setresgid32", "setfsuid32", "setfsgid32", "setgroups32",
-};
-
 static int add_row(scmp_filter_ctx ctx, const struct syscall_desc *d)
 {
 	int nr = seccomp_syscall_resolve_name(d->name);
@@ -63,11 +56,14 @@ int shim_build_filter(struct sock_fprog *prog, bool redirects)
 	if (!err)
 		err = seccomp_arch_add(ctx, SCMP_ARCH_X32);
 	for (size_t i = 0; !err && i < syscall_table_len; i++)
-		if (redirects || !syscall_table[i].only_for_redirects)
+		if (syscall_row_wanted(&syscall_table[i], redirects))
 			err = add_row(ctx, &syscall_table[i]);
-	for (size_t i = 0; !err && i < sizeof foreign_creds / sizeof *foreign_creds; i++) {
-		int nr = seccomp_syscall_resolve_name(foreign_creds[i]);
-		if (nr != __NR_SCMP_ERROR)
+	/* i386 calls with no native twin of their name (truncate64, chown32, setuid32...):
+	 * trapped like the row they alias, so a 32-bit helper cannot change files unseen. */
+	for (const struct foreign_alias *a = foreign_aliases; !err && a->name; a++) {
+		/* Not a native name: libseccomp gives a pseudo number it maps per arch. */
+		int nr = seccomp_syscall_resolve_name(a->name);
+		if (nr != __NR_SCMP_ERROR && nr < 0)
 			err = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, nr, 0);
 	}
 	int fd = -1;

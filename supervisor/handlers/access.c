@@ -1,57 +1,86 @@
 /* access, faccessat, faccessat2. The answer depends on the caller's credentials, which
- * equal ours until the job changes them (then route_path() checks every caller). */
+ * equal ours for every caller route_lookup() lets through; it is the kernel's own
+ * faccessat2 on the file the walk found (ACLs, read-only mounts, capabilities included). */
 #include "handlers/common.h"
 #include "handlers/handlers.h"
-#include "handlers/walk.h"
 #include "arch.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
-static void fill_access(struct access_item *i, const char *path, bool keep)
+struct access_op { int mode, flags; };
+
+static int op_access(int fd, void *ctx)
 {
-	struct stat st;
-	int fd = walk_path(path, i->flags & AT_SYMLINK_NOFOLLOW, &st, NULL, &sup.stats.fsops);
-	if (fd < 0) {
-		walk_failure(fd, &i->state, &i->err, keep);
-		return;
+	struct access_op *a = ctx;
+	return syscall(SYS_faccessat2, fd, "", a->mode, (a->flags & AT_EACCESS) | AT_EMPTY_PATH) < 0 ? -errno : 0;
+}
+
+/* Errors access() may keep: they depend only on the file and our rights. */
+static bool keepable_access_err(int err)
+{
+	return err == EACCES || err == EROFS || err == ETXTBSY || err == EPERM;
+}
+
+static enum walk_res final_access(struct walk *w, int mode, int flags, int *res)
+{
+	struct access_item *i = obj_access(w->obj, mode, flags & AT_EACCESS);
+	if (!i)
+		return WALK_PASS;
+	enum walk_res r;
+	if (!slot_claim(w, &i->s, &r)) {
+		if (r == WALK_DONE) {
+			if (i->s.state == SLOT_OK)
+				*res = 0;
+			else if (i->s.state == SLOT_ERR)
+				*res = i->s.err;
+			else
+				return WALK_PASS;
+		}
+		return r;
 	}
-	int err = syscall(SYS_faccessat2, fd, "", i->mode, (i->flags & AT_EACCESS) | AT_EMPTY_PATH) < 0 ? errno : 0;
-	close(fd);
-	if (keep && changes_during_job(&st))
-		i->state = SLOT_PASS;
-	else if (err == 0)
-		i->state = SLOT_OK;
-	else if (cacheable_errno(err) || err == EROFS || !keep)
-		i->state = SLOT_ERR, i->err = err;
+	struct access_op op = { mode, flags };
+	int err = slot_fill(w, op_access, &op);
+	if (err == -ESTALE || (err && !keepable_access_err(-err))) {
+		slot_done(w, &i->s, SLOT_EMPTY, 0);
+		return WALK_PASS;
+	}
+	slot_done(w, &i->s, err ? SLOT_ERR : SLOT_OK, -err);
+	*res = -err;
+	return WALK_DONE;
 }
 
 static struct verdict serve_access(struct call *c, int dirfd, uint64_t path, int mode, int flags)
 {
 	if ((mode & ~(R_OK | W_OK | X_OK)) || (flags & ~(AT_EACCESS | AT_SYMLINK_NOFOLLOW)))
 		return verdict_continue();
-	struct route r;
 	struct verdict v;
-	if (!route_lookup(c, dirfd, path, &r, &v))
+	if (!route_lookup(c, dirfd, path, &v))
 		return v;
-	struct access_item live = { .mode = mode, .flags = flags }, *i = &live;
-	if (r.how == ROUTE_CACHE) {
-		struct entry *e = cache_get(&sup.cache, r.lookup);
-		if (!e || !(i = entry_access(e, mode, flags)))
-			return verdict_continue();
+	int err = 0;
+	if (c->how == ROUTE_LIVE) {
+		c->outcome = OUT_FILL;
+		err = syscall(SYS_faccessat2, AT_FDCWD, c->target, mode, flags) < 0 ? errno : 0;
+		return verdict_return(-err);
 	}
-	c->outcome = i->state == SLOT_EMPTY ? OUT_FILL : OUT_HIT;
-	if (i->state == SLOT_EMPTY)
-		fill_access(i, r.lookup, r.how == ROUTE_CACHE);
-	if (i->state == SLOT_PASS && redirected(c, &r))
-		fill_access(i = &live, r.lookup, false);
-	if (i->state == SLOT_OK)
-		return verdict_return(0);
-	if (i->state == SLOT_ERR)
-		return verdict_return(-i->err);
-	c->outcome = OUT_PASS;
-	return verdict_continue();
+	struct walk w;
+	walk_init(&w, c, !(flags & AT_SYMLINK_NOFOLLOW));
+	node_lock(c->node);
+	enum walk_res r = walk(&w);
+	if (r == WALK_DONE && !walk_answerable(&w))
+		r = WALK_PASS;
+	if (r == WALK_DONE)
+		err = w.err;
+	if (r == WALK_DONE && !w.err)
+		r = final_access(&w, mode, flags, &err);
+	c->outcome = w.filled ? OUT_FILL : OUT_HIT;
+	walk_done(&w);
+	node_unlock(c->node);
+	if (r != WALK_DONE)
+		return walk_verdict(c, r);
+	return verdict_return(-err);
 }
 
 struct verdict h_access(struct call *c)

@@ -1,5 +1,7 @@
-/* The shared front half of every look-up: path in, absolute path and a yes/no out. Every
- * "no" means the kernel answers instead, which is always correct, only slower. */
+/* The shared front half of every look-up: path in, start descriptors and a route out.
+ * Every "no" means the kernel answers instead, which is always correct, only slower.
+ * Relative paths are walked from the caller's own cwd or dirfd (never from a joined
+ * string); the joined absolute form in c->path only feeds the policy and -v. */
 #include "handlers/common.h"
 #include "log.h"
 #include "resolve.h"
@@ -8,34 +10,148 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
 
-static const struct route to_kernel = { ROUTE_KERNEL, 0, NULL };
+#ifndef STATX_MNT_ID
+#define STATX_MNT_ID 0x00001000U
+#endif
 
-struct route route_path(struct call *c, int dirfd, uint64_t path_addr)
+int read_path(struct call *c, uint64_t addr, char *buf)
 {
-	char rel[PATH_MAX];
-	ssize_t n = tracee_read_string(c->pid, path_addr, rel, sizeof rel);
-	if (n <= 0)      /* bad pointer, too long, empty: the kernel's errno is the right one */
-		return to_kernel;
-	if (rel[0] == '/') {
-		memcpy(c->path, rel, n + 1);
+	ssize_t n = tracee_read_string(c->pid, addr, buf, PATH_MAX);
+	if (n == 0)
+		return -ENOENT;   /* "": the kernel's ENOENT (or an AT_EMPTY_PATH form) */
+	return n < 0 ? (int)n : (int)n;
+}
+
+static int ident_of(int fd, struct ident *id, bool *isdir)
+{
+	struct statx sx;
+	if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_TYPE | STATX_INO | STATX_MNT_ID, &sx) < 0)
+		return -errno;
+	if (!(sx.stx_mask & STATX_MNT_ID))
+		return -EOPNOTSUPP;
+	*id = (struct ident){ sx.stx_mnt_id, makedev(sx.stx_dev_major, sx.stx_dev_minor), sx.stx_ino };
+	*isdir = S_ISDIR(sx.stx_mode);
+	return 0;
+}
+
+static int open_proc(pid_t pid, const char *what, int dirfd)
+{
+	char p[64];
+	if (dirfd >= 0)
+		snprintf(p, sizeof p, "/proc/%d/fd/%d", (int)pid, dirfd);
+	else
+		snprintf(p, sizeof p, "/proc/%d/%s", (int)pid, what);
+	int fd = open(p, O_PATH | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+void close_start(struct start *s)
+{
+	if (s->dir_fd >= 0)
+		close(s->dir_fd);
+	if (s->root_fd >= 0)
+		close(s->root_fd);
+	s->dir_fd = s->root_fd = -1;
+}
+
+int open_start(struct call *c, int dirfd, const char *path, struct start *s)
+{
+	struct job *j = c->job;
+	bool isdir;
+	*s = (struct start){ .root = c->node->root, .dir = c->node->root, .dir_fd = -1, .root_fd = -1 };
+	if (j->ns_changed) {
+		/* The caller may have another root (chroot, pivot_root, a container's mount
+		 * namespace): walk in its view, from its root. */
+		int fd = open_proc(c->pid, "root", -1);
+		if (fd < 0)
+			return fd;
+		int err = ident_of(fd, &s->root, &isdir);
+		if (err) {
+			close(fd);
+			return err;
+		}
+		if (s->root.mnt == c->node->root.mnt && s->root.ino == c->node->root.ino && s->root.dev == c->node->root.dev) {
+			close(fd);
+		} else {
+			s->foreign_root = true;
+			s->root_fd = fd;
+		}
+		s->dir = s->root;
+	}
+	if (path[0] == '/')
+		return 0;
+	if (dirfd != AT_FDCWD && dirfd < 0)
+		return -EBADF;
+	if (s->foreign_root) {
+		close_start(s);
+		return -EXDEV;   /* relative walks inside another root: the kernel's (see collrun(1)) */
+	}
+	int fd = open_proc(c->pid, "cwd", dirfd == AT_FDCWD ? -1 : dirfd);
+	if (fd < 0)
+		return fd;
+	int err = ident_of(fd, &s->dir, &isdir);
+	if (!err && !isdir)
+		err = -ENOTDIR;
+	if (err) {
+		close(fd);
+		close_start(s);
+		return err;
+	}
+	s->dir_fd = fd;
+	return 0;
+}
+
+int start_dirfd(const struct start *s, const char *path)
+{
+	if (path[0] != '/')
+		return s->dir_fd;
+	return s->foreign_root ? -1 : AT_FDCWD;
+}
+
+/* Route on the absolute form of the path. Returns 1 when routed, 0 when a worker must make
+ * the start directory known first. */
+static int decide(struct call *c)
+{
+	struct job *j = c->job;
+	struct node *n = c->node;
+	if (c->raw[0] == '/') {
+		memcpy(c->path, c->raw, strlen(c->raw) + 1);
 	} else {
-		char base[PATH_MAX];
-		if (tracee_dir_path(c->pid, dirfd, base, sizeof base) < 0 ||
-		    path_join(base, rel, c->path, sizeof c->path) < 0) {
-			c->path[0] = '\0';
-			return to_kernel;
+		node_lock(n);
+		struct obj *o = dc_obj_find(&n->dc, &c->start.dir);
+		if (!o && c->in_worker) {
+			struct walk w = { .c = c, .path = ".", .keep = true, .fd = -1 };
+			if (walk(&w) == WALK_DONE && !w.err)
+				o = w.obj;
+			if (o && w.temps) {
+				o = NULL;   /* could not keep it: no name for the policy */
+			}
+			walk_done(&w);
+		}
+		int err = !o ? -EAGAIN : (o->flags & OBJ_NOCACHE) || !o->phys[0] ? -ENOENT
+			: path_join(o->phys, c->raw, c->path, sizeof c->path);
+		node_unlock(n);
+		if (err == -EAGAIN && !c->in_worker)
+			return 0;
+		if (err) {
+			c->how = ROUTE_KERNEL;
+			return 1;
 		}
 	}
 	struct pol_decision d;
-	switch (policy_decide(&sup.policy, c->path, &d, c->target, sizeof c->target)) {
+	switch (policy_decide(&j->policy, c->path, &d, c->target, sizeof c->target)) {
 	case POL_DENY:
 	case POL_HIDE:
-		return (struct route){ ROUTE_DENY, d.err, c->path };   /* whoever asks */
+		c->how = ROUTE_DENY, c->route_err = d.err;   /* whoever asks */
+		return 1;
 	case POL_CACHE:
-		if (!caller_is_like_us(c->pid))
-			return to_kernel;
-		return (struct route){ ROUTE_CACHE, 0, c->path };
+		c->how = caller_is_like_us(j, c->pid) ? ROUTE_CACHE : ROUTE_KERNEL;
+		c->lookup = c->raw;
+		return 1;
 	case POL_REDIRECT:
 	case POL_LIBRARY: {
 		if (d.target != c->target)
@@ -44,16 +160,99 @@ struct route route_path(struct call *c, int dirfd, uint64_t path_addr)
 		 * (only one redirect is followed: no chains, no loops). */
 		struct pol_decision t;
 		char unused[8];
-		enum pol_action ta = policy_decide(&sup.policy, c->target, &t, unused, sizeof unused);
-		if (ta == POL_DENY || ta == POL_HIDE)
-			return (struct route){ ROUTE_DENY, t.err, c->target };
-		/* We look the target up with our credentials: never for a caller with others. */
-		if (!caller_is_like_us(c->pid))
-			return to_kernel;
-		return (struct route){ ta == POL_CACHE ? ROUTE_CACHE : ROUTE_LIVE, 0, c->target };
+		enum pol_action ta = policy_decide(&j->policy, c->target, &t, unused, sizeof unused);
+		c->lookup = c->target;
+		if (ta == POL_DENY || ta == POL_HIDE) {
+			c->how = ROUTE_DENY, c->route_err = t.err;
+			return 1;
+		}
+		/* We look the target up with our credentials, in our root: never for a caller
+		 * with other rights or another root. */
+		if (!caller_is_like_us(j, c->pid) || c->start.foreign_root || strlen(c->target) >= PATH_MAX)
+			c->how = ROUTE_KERNEL;
+		else
+			c->how = ta == POL_CACHE ? ROUTE_CACHE : ROUTE_LIVE;
+		/* The target is absolute: walked from our root, not from the caller's cwd. */
+		return 1;
 	}
 	default:
-		return to_kernel;
+		c->how = ROUTE_KERNEL;
+		return 1;
+	}
+}
+
+int route_call(struct call *c, int dirfd, uint64_t path_addr)
+{
+	if (c->prepared)
+		return 1;
+	c->prepared = true;
+	c->how = ROUTE_KERNEL;
+	c->path[0] = '\0';
+	c->start = (struct start){ .dir_fd = -1, .root_fd = -1 };
+	if (c->job->pass_all || read_path(c, path_addr, c->raw) < 0) {
+		c->raw[0] = '\0';
+		return -1;
+	}
+	if (open_start(c, dirfd, c->raw, &c->start) < 0)
+		return -1;
+	if (!decide(c)) {
+		c->prepared = false;   /* run again by a worker */
+		close_start(&c->start);
+		return 0;
+	}
+	return 1;
+}
+
+bool route_lookup(struct call *c, int dirfd, uint64_t path_addr, struct verdict *v)
+{
+	int r = route_call(c, dirfd, path_addr);
+	if (r <= 0) {
+		*v = r == 0 ? verdict_defer() : verdict_continue();
+		return false;
+	}
+	switch (c->how) {
+	case ROUTE_KERNEL:
+		*v = verdict_continue();
+		return false;
+	case ROUTE_DENY:
+		*v = verdict_return(-c->route_err);
+		return false;
+	case ROUTE_LIVE:
+		if (!c->in_worker) {
+			*v = verdict_defer();
+			return false;
+		}
+		return true;
+	case ROUTE_CACHE:
+		return true;
+	}
+	return false;
+}
+
+bool walk_answerable(struct walk *w)
+{
+	struct call *c = w->c;
+	if (!w->phys_ok)
+		return false;
+	if (!w->err && (w->obj->flags & (OBJ_NOCACHE | OBJ_VOLATILE)))
+		return false;
+	if (redirected(c) && w->err == 0)
+		return true;   /* the target's rule was checked when routing */
+	struct pol_decision d;
+	char buf[8];
+	return policy_decide(&c->job->policy, w->phys, &d, buf, sizeof buf) == POL_CACHE;
+}
+
+struct verdict walk_verdict(struct call *c, enum walk_res r)
+{
+	switch (r) {
+	case WALK_MISS:
+		return verdict_defer();
+	case WALK_PARKED:
+		return verdict_parked();
+	default:
+		c->outcome = OUT_PASS;
+		return verdict_continue();
 	}
 }
 

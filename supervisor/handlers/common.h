@@ -1,40 +1,56 @@
-/* What every look-up handler does before it can answer from the cache. */
+/* What every look-up handler does before it can answer: read the path once, find where the
+ * caller's walk starts (its root, cwd or dirfd, as descriptors), and decide with the
+ * policy how the call is answered. Anything collrun cannot be sure of goes to the kernel. */
 #pragma once
 #include "call.h"
+#include "node.h"
 #include "supervisor.h"
+#include "walk.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-enum route_how {
-	ROUTE_KERNEL,   /* let the kernel answer the call as made */
-	ROUTE_CACHE,    /* answer from the cache entry of route.lookup */
-	ROUTE_LIVE,     /* answer from route.lookup, computed now and not kept */
-	ROUTE_DENY,     /* fail with route.err */
-};
+/* Route the call (once; later runs reuse the decision). True if the handler answers it
+ * from c->how == ROUTE_CACHE (walk c->lookup from c->start) or ROUTE_LIVE (c->target);
+ * false with *v already the answer (the kernel's, a denial, or V_DEFER: a worker must
+ * route it because the start directory is not known yet). */
+bool route_lookup(struct call *c, int dirfd, uint64_t path_addr, struct verdict *v);
+/* The routing itself: 1 routed (c->how set; c->raw, c->path, c->start valid when the path
+ * could be read), 0 a worker must route it, -1 the path or start cannot be read (the
+ * kernel answers; c->raw may be empty). */
+int route_call(struct call *c, int dirfd, uint64_t path_addr);
+static inline bool redirected(const struct call *c) { return c->lookup == c->target; }
+static inline int dirfd_arg(uint64_t a) { return (int)(int32_t)a; }
 
-struct route {
-	enum route_how how;
-	int err;
-	const char *lookup;   /* c->path, or c->target when a rule redirected the call */
-};
+/* Read the path argument into buf (PATH_MAX). Its length, or -errno (then the kernel's
+ * own answer is the right one). */
+int read_path(struct call *c, uint64_t addr, char *buf);
+/* The caller's start directory for (dirfd, path) into *s: descriptors of our own, opened
+ * through /proc/PID/{cwd,fd/N,root}. -errno: cannot tell (pass the call to the kernel). */
+int open_start(struct call *c, int dirfd, const char *path, struct start *s);
+void close_start(struct start *s);
+/* A descriptor to walk an absolute or relative path from, for calls performed on the
+ * caller's behalf: the start directory, or AT_FDCWD for an absolute path in our root. */
+int start_dirfd(const struct start *s, const char *path);
 
-/* Read the path argument, make it absolute (dirfd/cwd) into c->path, and decide with the
- * policy how the call is answered. Anything collrun cannot be sure of goes to the kernel. */
-struct route route_path(struct call *c, int dirfd, uint64_t path_addr);
-static inline bool redirected(const struct call *c, const struct route *r) { return r->lookup != c->path; }
-/* route_path() for handlers that answer look-ups: true if the handler answers from *r;
- * false if *v is already the answer (the kernel's, or a denial). */
-static inline bool route_lookup(struct call *c, int dirfd, uint64_t path, struct route *r, struct verdict *v)
-{
-	*r = route_path(c, dirfd, path);
-	if (r->how == ROUTE_KERNEL)
-		*v = verdict_continue();
-	else if (r->how == ROUTE_DENY)
-		*v = verdict_return(-r->err);
-	return r->how == ROUTE_CACHE || r->how == ROUTE_LIVE;
-}
 /* Copy a result into the caller's buffer, after checking the call is still pending.
  * 0, or -errno (the caller then gets the kernel's own answer via CONTINUE). */
 int write_answer(struct call *c, uint64_t addr, const void *buf, size_t len);
-static inline int dirfd_arg(uint64_t a) { return (int)(int32_t)a; }
+
+/* A walk of c->lookup for a handler (lock taken by the caller). */
+static inline void walk_init(struct walk *w, struct call *c, bool follow)
+{
+	w->c = c;
+	w->path = c->lookup;
+	w->follow = follow;
+	w->keep = true;
+	w->fd = -1;
+	w->fd_obj = NULL;
+	w->temps = NULL;
+	w->filled = false;
+}
+/* After walk(): is the answer one collrun may give from the cache? (The final place must
+ * be in a cached tree by policy, and the file must not be one that changes.) */
+bool walk_answerable(struct walk *w);
+/* Turn a walk result other than DONE into the handler's verdict. */
+struct verdict walk_verdict(struct call *c, enum walk_res r);

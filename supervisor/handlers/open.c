@@ -1,15 +1,22 @@
-/* open, openat, openat2. A read-only open of a regular file in a cached tree is answered
- * with a fresh descriptor of its data object (SECCOMP_ADDFD_FLAG_SEND): a memfd copy, or
- * the file itself on a local file system, so read, pread, mmap and fstat then run in the
- * kernel. Opens that may write are passed through and make the cache forget every path
- * first; redirected ones are opened by us on the target and handed over. */
+/* open, openat, openat2, creat.
+ * Read-only opens of regular files in cached trees: a file on a local file system is
+ * opened by the kernel itself (CONTINUE: its page cache already is the node's copy, and
+ * the answer is exactly native); a file on a network or FUSE file system is answered with
+ * a fresh descriptor of its sealed memfd copy (ADDFD), so reads and mmaps never reach the
+ * server again. Misses are answered from the cache either way.
+ * Opens that may write are performed by a worker on the caller's behalf — from the
+ * caller's own start directory, with its umask, after checking the call is still pending
+ * — and the descriptor is handed over: then we know which file was written before the
+ * caller sees the result, and mark it (never by flushing). Redirected opens are performed
+ * on the target the same way. */
 #include "handlers/common.h"
 #include "handlers/handlers.h"
 #include "arch.h"
-#include "handlers/walk.h"
+#include "fill.h"
+#include "invalidate.h"
 #include "procfs.h"
-#include "resolve.h"
 #include "tracee_mem.h"
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -17,9 +24,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define SERVABLE_FLAGS (O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW | KERNEL_O_LARGEFILE)
+
+struct open_req {
+	uint64_t flags;
+	mode_t mode;
+	uint64_t resolve;   /* openat2's RESOLVE_* */
+	bool two;           /* made with openat2: emulate with openat2 (strict flag checks) */
+};
 
 static bool may_write(uint64_t flags)
 {
@@ -38,20 +53,43 @@ static bool harmless_device(const char *p)
 	return strncmp(p, "/dev/pts/", 9) == 0 && strchr(p + 9, '/') == NULL;
 }
 
-/* The job is about to change a file: remember its inode (so it is never cached while the
- * job runs) and forget all paths (it may be created, truncated or reached by other names). */
-static struct verdict note_write_open(struct call *c, uint64_t flags)
+/* "/proc/self/fd/N", "/proc/thread-self/fd/N", "/proc/PID/fd/N", "/dev/fd/N",
+ * "/dev/stdin"...: the caller reopens one of its descriptors. Its fd number, or -1. */
+static int reopened_fd(const char *p, pid_t caller, pid_t *owner)
 {
-	bool known = c->path[0] != '\0';
-	if (known && harmless_device(c->path))
-		return verdict_continue();
-	struct stat st;
-	if (known && fstatat(AT_FDCWD, c->path, &st, (flags & O_NOFOLLOW) ? AT_SYMLINK_NOFOLLOW : 0) == 0)
-		inode_set_add(&sup.written, st.st_dev, st.st_ino);
-	else if (known && (flags & O_CREAT))
-		note_created(c->path);   /* its inode exists only once the kernel has run the call */
-	invalidate_all("open for writing");
-	return verdict_continue();
+	const char *q = NULL;
+	*owner = caller;
+	if (!strncmp(p, "/dev/fd/", 8))
+		q = p + 8;
+	else if (!strcmp(p, "/dev/stdin"))
+		return 0;
+	else if (!strcmp(p, "/dev/stdout"))
+		return 1;
+	else if (!strcmp(p, "/dev/stderr"))
+		return 2;
+	else if (!strncmp(p, "/proc/self/fd/", 14))
+		q = p + 14;
+	else if (!strncmp(p, "/proc/thread-self/fd/", 21))
+		q = p + 21;
+	else if (!strncmp(p, "/proc/", 6) && isdigit((unsigned char)p[6])) {
+		char *end;
+		long pid = strtol(p + 6, &end, 10);
+		if (strncmp(end, "/fd/", 4))
+			return -1;
+		*owner = pid;
+		q = end + 4;
+	}
+	if (!q || !isdigit((unsigned char)*q))
+		return -1;
+	char *end;
+	long fd = strtol(q, &end, 10);
+	return *end ? -1 : (int)fd;
+}
+
+static bool in_pseudo_tree(const char *p)
+{
+	return !strncmp(p, "/proc/", 6) || !strcmp(p, "/proc") || !strncmp(p, "/dev/", 5) ||
+	       !strncmp(p, "/sys/", 5);
 }
 
 /* The caller's umask, which its O_CREAT would have used. */
@@ -62,101 +100,249 @@ static mode_t tracee_umask(pid_t pid)
 	return u ? (mode_t)strtoul(u + 6, NULL, 8) : 022;
 }
 
-/* A redirected open that the cache cannot answer (writes, directories, O_PATH, targets
- * outside cached trees): open the target ourselves, with the caller's flags, and hand the
- * descriptor over. The kernel cannot do it: it would open the path as named. */
-static struct verdict open_live(struct call *c, const char *target, uint64_t flags, mode_t mode)
+/* Worker: the kernel performs the open for the caller, here. The new file description is
+ * the caller's once handed over. */
+static struct verdict open_for_caller(struct call *c, const struct open_req *o, bool redirect)
 {
-	bool writes = may_write(flags);
-	mode_t old = writes ? umask(tracee_umask(c->pid)) : 0;
-	int fd = openat(AT_FDCWD, target, (int)flags | O_CLOEXEC, mode);
-	int err = errno;
-	if (writes)
-		umask(old);
-	sup.stats.fsops++;
+	const char *path = redirect ? c->target : c->raw;
+	int dfd = redirect ? AT_FDCWD : start_dirfd(&c->start, c->raw);
+	bool writes = may_write(o->flags);
+	if (writes || (o->flags & (O_CREAT | __O_TMPFILE)))
+		umask(tracee_umask(c->pid));   /* this worker's own fs_struct (node.c) */
 	c->outcome = OUT_FILL;
+	/* The path was read by pid: act only if that caller still waits for this call. */
+	if (!c->still_valid(c))
+		return verdict_continue();
+	int fd;
+	if (o->two) {
+		struct open_how how = { .flags = o->flags | O_CLOEXEC | O_NOCTTY, .mode = o->mode, .resolve = o->resolve };
+		fd = syscall(SYS_openat2, dfd, path, &how, sizeof how);
+	} else {
+		fd = openat(dfd, path, (int)o->flags | O_CLOEXEC | O_NOCTTY, o->mode);
+	}
+	int err = errno;
+	STAT_ADD(c->node->fsops, 1);
 	if (fd < 0)
 		return verdict_return(-err);
-	struct stat st;
 	if (writes) {
-		if (fstat(fd, &st) == 0)
-			inode_set_add(&sup.written, st.st_dev, st.st_ino);
-		invalidate_all("redirected open for writing");
+		struct stat st;
+		node_lock(c->node);
+		if (fstat(fd, &st) == 0) {
+			if (S_ISREG(st.st_mode))
+				inode_set_add(&c->job->written, st.st_dev, st.st_ino);
+			mark_ident(c->node, st.st_dev, st.st_ino, 0);
+		}
+		if (o->flags & (O_CREAT | O_TRUNC)) {
+			/* The name may be new: a negative answer for it must go. */
+			mark_path(c, &c->start, path, MUT_NAME, false);
+		}
+		c->node->mut_epoch++;   /* done: fills that began before may have seen the old state */
+		node_unlock(c->node);
 	}
-	return (struct verdict){ .kind = V_ADDFD, .fd = fd, .fd_flags = flags & O_CLOEXEC };
+	return verdict_addfd(fd, o->flags & O_CLOEXEC);
 }
 
-static void fill_open(struct open_slot *s, const char *path, bool nofollow)
+/* A write open we cannot perform ourselves (another root, other credentials, a /proc or
+ * /dev path): find what it writes if we can, mark it, and let the kernel open it. */
+static struct verdict write_passed(struct call *c, const struct open_req *o)
 {
-	long fstype = 0;
-	struct stat st;
-	int fd = walk_path(path, nofollow, &st, &fstype, &sup.stats.fsops);
-	if (fd < 0) {
-		walk_failure(fd, &s->state, &s->err, true);
-		return;
+	pid_t owner;
+	int fd = c->path[0] ? reopened_fd(c->path, c->pid, &owner) : -1;
+	if (fd >= 0) {
+		struct call tmp = *c;
+		tmp.pid = owner;
+		mark_caller_fd(&tmp, fd);
+	} else if (c->raw[0] && !in_pseudo_tree(c->path[0] ? c->path : c->raw)) {
+		node_lock(c->node);
+		bool done = mark_path(c, &c->start, c->raw, MUT_ATTR, !(o->flags & O_NOFOLLOW));
+		node_unlock(c->node);
+		if (!done) {
+			if (!c->in_worker)
+				return verdict_defer();
+			identify_path(c, &c->start, c->raw, MUT_ATTR, !(o->flags & O_NOFOLLOW));
+		}
 	}
-	if (!S_ISREG(st.st_mode) || changes_during_job(&st)) {
-		s->state = SLOT_PASS;   /* directories, devices, fifos, links (ELOOP), written files */
-		close(fd);
-		return;
-	}
-	int err = data_get(&sup.data, fd, &st, fstype, path, &s->obj, &sup.stats.fsops);
-	close(fd);
-	if (err == 0)
-		s->state = SLOT_OK;
-	else if (err == -EACCES)
-		s->state = SLOT_ERR, s->err = EACCES;
-	else
-		s->state = SLOT_PASS;   /* too big, no memfd allowed (vm.memfd_noexec=2), no fds left... */
+	if (!in_pseudo_tree(c->path[0] ? c->path : c->raw))
+		mutation_passed(c);
+	return verdict_continue();
 }
 
-static struct verdict serve_open(struct call *c, int dirfd, uint64_t path, uint64_t flags, mode_t mode)
+struct copy_op { struct data_store *d; const struct timespec *since; const char *name;
+		 struct stat st; struct data_obj *out; uint64_t ops; };
+
+static int op_copy(int fd, void *ctx)
 {
-	struct route r = route_path(c, dirfd, path);
-	if (r.how == ROUTE_DENY)
-		return verdict_return(-r.err);
-	bool writes = may_write(flags), servable = !writes && !(flags & ~(uint64_t)SERVABLE_FLAGS);
-	if (r.how != ROUTE_KERNEL && redirected(c, &r) && (r.how == ROUTE_LIVE || !servable))
-		return open_live(c, r.lookup, flags, mode);
-	if (writes)
-		return note_write_open(c, flags);
-	if (r.how != ROUTE_CACHE || !servable)
-		return verdict_continue();   /* O_PATH, O_DIRECTORY, O_NOATIME, O_DIRECT, ... */
-	struct entry *e = cache_get(&sup.cache, r.lookup);
-	if (!e)
+	struct copy_op *k = ctx;
+	if (fstat(fd, &k->st) < 0)
+		return -errno;
+	return data_copy(k->d, fd, &k->st, k->name, k->since, &k->out, &k->ops);
+}
+
+/* The memfd copy of the walk's final file: a descriptor for the caller, or -errno of the
+ * open (EACCES...), or WALK_* through *res. */
+static int serve_copy(struct walk *w, const struct open_req *o, enum walk_res *res)
+{
+	struct obj *ob = w->obj;
+	struct call *c = w->c;
+	struct data_store *d = c->node->data;
+	*res = WALK_DONE;
+	for (int round = 0; round < 2; round++) {
+		if (!slot_claim(w, &ob->open_slot, res)) {
+			if (*res != WALK_DONE)
+				return 0;
+			if (ob->open_slot.state == SLOT_ERR)
+				return -ob->open_slot.err;
+			if (ob->open_slot.state != SLOT_OK || !(ob->flags & OBJ_STAT_EXACT)) {
+				*res = WALK_PASS;
+				return 0;
+			}
+			struct data_obj *dobj = data_find(d, &ob->st);
+			if (dobj) {
+				int fd = data_open(d, dobj, (int)o->flags);
+				if (fd < 0)
+					*res = WALK_PASS;
+				return fd;
+			}
+			/* Evicted (--max-cache): copy again. */
+			ob->open_slot.state = SLOT_EMPTY;
+			continue;
+		}
+		struct copy_op k = { .d = d, .since = &c->job->start, .name = ob->phys };
+		int err = slot_fill(w, op_copy, &k);
+		STAT_ADD(c->node->fsops, k.ops);
+		if (err == -EACCES) {
+			slot_done(w, &ob->open_slot, SLOT_ERR, EACCES);
+			return -EACCES;
+		}
+		if (err) {
+			/* Too big, changed while copied, no executable memfd here...: the kernel. */
+			if (err == -EAGAIN)
+				ob->flags |= OBJ_VOLATILE;
+			slot_done(w, &ob->open_slot, SLOT_EMPTY, 0);
+			data_release(k.out);
+			*res = WALK_PASS;
+			return 0;
+		}
+		struct data_obj *dobj = data_insert(d, k.out);
+		int fd = data_open(d, dobj, (int)o->flags);
+		bool had_exact = ob->flags & OBJ_STAT_EXACT;
+		if (!had_exact) {
+			ob->st = k.st;   /* the copy is served by this stat's version */
+			ob->flags |= OBJ_STAT_EXACT;
+		}
+		if (slot_done(w, &ob->open_slot, SLOT_OK, 0) && ob->st_slot.state == SLOT_EMPTY)
+			ob->st_slot.state = SLOT_OK;   /* one walk answers every slot */
+		if (!had_exact && ob->open_slot.state != SLOT_OK)
+			ob->flags &= ~OBJ_STAT_EXACT;
+		if (fd < 0)
+			*res = WALK_PASS;
+		return fd;
+	}
+	*res = WALK_PASS;
+	return 0;
+}
+
+static struct verdict serve_open(struct call *c, int dirfd, uint64_t path, const struct open_req *o)
+{
+	bool writes = may_write(o->flags);
+	int routed = route_call(c, dirfd, path);
+	if (routed == 0)
+		return verdict_defer();
+	if (routed > 0 && c->how == ROUTE_DENY)
+		return verdict_return(-c->route_err);
+	bool redirect = routed > 0 && c->how != ROUTE_KERNEL && redirected(c);
+	if (writes) {
+		if (c->path[0] && harmless_device(c->path))
+			return verdict_continue();
+		if (routed < 0) {
+			mutation_passed(c);   /* cannot place it: at least no fill racing it is kept */
+			return verdict_continue();
+		}
+		/* RESOLVE_IN_ROOT of an absolute path walks from the caller's dirfd, which we only
+		 * hold for relative paths. */
+		bool in_root_abs = o->two && (o->resolve & RESOLVE_IN_ROOT) && c->raw[0] == '/';
+		if (!redirect && (c->start.foreign_root || in_root_abs || in_pseudo_tree(c->path) ||
+				  !caller_is_like_us(c->job, c->pid)))
+			return write_passed(c, o);
+		if (!c->in_worker)
+			return verdict_defer();
+		return open_for_caller(c, o, redirect);
+	}
+	if (routed < 0 || c->how == ROUTE_KERNEL)
 		return verdict_continue();
-	bool nofollow = flags & O_NOFOLLOW;
-	struct open_slot *s = &e->open[nofollow];
-	c->outcome = s->state == SLOT_EMPTY ? OUT_FILL : OUT_HIT;
-	if (s->state == SLOT_EMPTY)
-		fill_open(s, r.lookup, nofollow);
-	if (s->state == SLOT_ERR)
-		return verdict_return(-s->err);
-	int fd = s->state == SLOT_OK ? data_open(&sup.data, s->obj, flags) : -1;
-	if (fd < 0) {
-		if (redirected(c, &r))
-			return open_live(c, r.lookup, flags, mode);
-		return c->outcome = OUT_PASS, verdict_continue();
+	bool servable = !(o->flags & ~(uint64_t)SERVABLE_FLAGS) && !o->resolve;
+	if (c->how == ROUTE_LIVE || !servable) {
+		if (!redirect)
+			return verdict_continue();   /* O_PATH, O_DIRECTORY, O_NOATIME, RESOLVE_*...: the kernel's */
+		return c->in_worker ? open_for_caller(c, o, true) : verdict_defer();
 	}
-	return (struct verdict){ .kind = V_ADDFD, .fd = fd, .fd_flags = flags & O_CLOEXEC };
+	struct walk w;
+	walk_init(&w, c, !(o->flags & O_NOFOLLOW));
+	node_lock(c->node);
+	enum walk_res r = walk(&w);
+	int fd = -1, err = 0;
+	if (r == WALK_DONE && !walk_answerable(&w))
+		r = WALK_PASS;
+	if (r == WALK_DONE && w.err)
+		err = w.err;
+	else if (r == WALK_DONE && S_ISLNK(w.obj->mode))
+		err = ELOOP;   /* O_NOFOLLOW on a link */
+	else if (r == WALK_DONE && !S_ISREG(w.obj->mode))
+		r = WALK_PASS;   /* directories, devices, fifos: the kernel */
+	else if (r == WALK_DONE) {
+		struct fsinfo *fs = node_fs(c->node, w.obj->id.mnt);
+		if (!data_wants_copy(c->node->data, fs && fs_is_local(fs->type)))
+			r = WALK_PASS;   /* the kernel opens it: exactly native, from the page cache */
+		else {
+			fd = serve_copy(&w, o, &r);
+			if (fd < 0) {
+				err = -fd;
+				fd = -1;
+			}
+		}
+	}
+	c->outcome = w.filled ? OUT_FILL : OUT_HIT;
+	walk_done(&w);
+	node_unlock(c->node);
+	if (r == WALK_PASS && redirect)
+		return c->in_worker ? open_for_caller(c, o, true) : verdict_defer();
+	if (r != WALK_DONE) {
+		if (fd >= 0)
+			close(fd);
+		return walk_verdict(c, r);
+	}
+	if (err)
+		return verdict_return(-err);
+	return verdict_addfd(fd, o->flags & O_CLOEXEC);
 }
 
 struct verdict h_open(struct call *c)
 {
-	return serve_open(c, AT_FDCWD, c->args[0], c->args[1], c->args[2]);
+	struct open_req o = { .flags = c->args[1], .mode = c->args[2] };
+	return serve_open(c, AT_FDCWD, c->args[0], &o);
+}
+
+struct verdict h_creat(struct call *c)
+{
+	struct open_req o = { .flags = O_CREAT | O_WRONLY | O_TRUNC, .mode = c->args[1] };
+	return serve_open(c, AT_FDCWD, c->args[0], &o);
 }
 
 struct verdict h_openat(struct call *c)
 {
-	return serve_open(c, dirfd_arg(c->args[0]), c->args[1], (uint32_t)c->args[2], c->args[3]);
+	struct open_req o = { .flags = (uint32_t)c->args[2], .mode = c->args[3] };
+	return serve_open(c, dirfd_arg(c->args[0]), c->args[1], &o);
 }
 
 struct verdict h_openat2(struct call *c)
 {
 	struct open_how how;
 	if (c->args[3] != sizeof how || tracee_read(c->pid, c->args[2], &how, sizeof how) < 0)
-		return verdict_continue();
-	if (how.resolve || (how.flags >> 32) || (how.mode && !(how.flags & (O_CREAT | __O_TMPFILE))))
-		return verdict_continue();   /* RESOLVE_* walks, or the kernel's EINVAL */
-	return serve_open(c, dirfd_arg(c->args[0]), c->args[1], how.flags, how.mode);
+		return verdict_continue();   /* other sizes and bad pointers: the kernel's answer */
+	if ((how.flags >> 32) || (how.mode && !(how.flags & (O_CREAT | __O_TMPFILE))) ||
+	    (how.resolve & ~(uint64_t)(RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS |
+				       RESOLVE_BENEATH | RESOLVE_IN_ROOT | RESOLVE_CACHED)))
+		return verdict_continue();   /* the kernel's EINVAL */
+	struct open_req o = { .flags = how.flags, .mode = how.mode, .resolve = how.resolve, .two = true };
+	return serve_open(c, dirfd_arg(c->args[0]), c->args[1], &o);
 }

@@ -1,67 +1,56 @@
-/* readlink, readlinkat. The whole target is cached; each call gets at most bufsiz bytes,
- * unterminated, and that count, like the kernel. */
+/* readlink, readlinkat. The link body is read by the walk that found the link; each call
+ * gets at most bufsiz bytes, unterminated, and that count, like the kernel. */
 #include "handlers/common.h"
 #include "handlers/handlers.h"
-#include "handlers/walk.h"
 #include <errno.h>
 #include <fcntl.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static void fill_link(struct link_slot *s, const char *path, bool keep)
-{
-	char target[PATH_MAX];
-	struct stat st;
-	int fd = walk_path(path, true, &st, NULL, &sup.stats.fsops);
-	if (fd < 0) {
-		walk_failure(fd, &s->state, &s->err, keep);
-		return;
-	}
-	/* readlinkat(fd, "") of a non-link answers ENOENT; readlink(path) says EINVAL. */
-	ssize_t n = readlinkat(fd, "", target, sizeof target);
-	int err = n < 0 ? (errno == ENOENT ? EINVAL : errno) : 0;
-	close(fd);
-	if (n >= 0 && (s->target = malloc(n + 1))) {
-		memcpy(s->target, target, n);
-		s->len = n;
-		s->state = SLOT_OK;
-	} else if (n < 0 && (cacheable_errno(err) || !keep)) {
-		s->state = SLOT_ERR;
-		s->err = err;
-	}
-}
 
 static struct verdict serve_readlink(struct call *c, int dirfd, uint64_t path, uint64_t buf, int bufsiz)
 {
 	if (bufsiz <= 0)
 		return verdict_continue();
-	struct route r;
 	struct verdict v;
-	if (!route_lookup(c, dirfd, path, &r, &v))
+	if (!route_lookup(c, dirfd, path, &v))
 		return v;
-	struct link_slot live = { 0 }, *s = &live;
-	if (r.how == ROUTE_CACHE) {
-		struct entry *e = cache_get(&sup.cache, r.lookup);
-		if (!e)
-			return verdict_continue();
-		s = &e->link;
+	int err = 0;
+	size_t len = 0;
+	if (c->how == ROUTE_LIVE) {
+		c->outcome = OUT_FILL;
+		ssize_t n = readlinkat(AT_FDCWD, c->target, c->ans.link, sizeof c->ans.link);
+		if (n < 0)
+			return verdict_return(-errno);
+		len = n;
+	} else {
+		struct walk w;
+		walk_init(&w, c, false);
+		node_lock(c->node);
+		enum walk_res r = walk(&w);
+		if (r == WALK_DONE && !walk_answerable(&w))
+			r = WALK_PASS;
+		if (r == WALK_DONE) {
+			err = w.err;
+			if (!err && !S_ISLNK(w.obj->mode))
+				err = EINVAL;
+			else if (!err) {
+				len = w.obj->tlen;
+				memcpy(c->ans.link, w.obj->target, len);
+			}
+		}
+		c->outcome = w.filled ? OUT_FILL : OUT_HIT;
+		walk_done(&w);
+		node_unlock(c->node);
+		if (r != WALK_DONE)
+			return walk_verdict(c, r);
 	}
-	c->outcome = s->state == SLOT_EMPTY ? OUT_FILL : OUT_HIT;
-	if (s->state == SLOT_EMPTY)
-		fill_link(s, r.lookup, r.how == ROUTE_CACHE);
-	if (s->state == SLOT_PASS && redirected(c, &r))
-		fill_link(s = &live, r.lookup, false);
-	size_t len = s->len < (size_t)bufsiz ? s->len : (size_t)bufsiz;
-	if (s->state == SLOT_ERR)
-		v = verdict_return(-s->err);
-	else if (s->state != SLOT_OK || write_answer(c, buf, s->target, len) < 0)
-		c->outcome = OUT_PASS, v = verdict_continue();
-	else
-		v = verdict_return(len);
-	if (s == &live)
-		free(live.target);
-	return v;
+	if (err)
+		return verdict_return(-err);
+	if (len > (size_t)bufsiz)
+		len = bufsiz;
+	if (write_answer(c, buf, c->ans.link, len) < 0)
+		return c->outcome = OUT_PASS, verdict_continue();
+	return verdict_return(len);
 }
 
 struct verdict h_readlink(struct call *c)

@@ -1,51 +1,86 @@
 /* stat, lstat, newfstatat (the fstat form never reaches us: BPF lets AT_EMPTY_PATH
- * through), statx. The cached struct is the kernel's own bytes, written back verbatim. */
+ * through), statx. The cached struct is the kernel's own bytes for that file, from an
+ * fstat of the descriptor the walk found, written back verbatim. */
 #include "handlers/common.h"
 #include "handlers/handlers.h"
-#include "handlers/walk.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
-/* keep: the answer will be kept, so it must not be one that changes during the job. */
-static void fill_stat(struct stat_slot *s, const char *path, bool nofollow, bool keep)
+static int op_fstat(int fd, void *st)
 {
-	/* The walk's fstat of its descriptor: the very bytes stat(path) gives. */
-	int fd = walk_path(path, nofollow, &s->st, NULL, &sup.stats.fsops);
-	if (fd < 0) {
-		walk_failure(fd, &s->state, &s->err, keep);
-		return;
+	return fstat(fd, st) < 0 ? -errno : 0;
+}
+
+/* The exact stat of the walk's final file into c->ans.st: from the cache, or filled. */
+static enum walk_res final_stat(struct walk *w)
+{
+	struct obj *o = w->obj;
+	struct call *c = w->c;
+	enum walk_res r;
+	if (!slot_claim(w, &o->st_slot, &r)) {
+		if (r == WALK_DONE) {
+			if (o->st_slot.state != SLOT_OK)
+				return WALK_PASS;
+			c->ans.st = o->st;
+		}
+		return r;
 	}
-	close(fd);
-	/* A file the job writes changes under us: keep answering it from the kernel. */
-	s->state = keep && changes_during_job(&s->st) ? SLOT_PASS : SLOT_OK;
+	struct stat st;
+	int err = slot_fill(w, op_fstat, &st);
+	if (err || changed_during_job(c->job, &st.st_ctim)) {
+		if (!err)
+			o->flags |= OBJ_VOLATILE;   /* its attributes move: the kernel answers */
+		slot_done(w, &o->st_slot, SLOT_EMPTY, 0);
+		if (err)
+			return WALK_PASS;
+		c->ans.st = st;   /* fresh from the kernel: right for this call */
+		return WALK_DONE;
+	}
+	o->st = st;
+	o->flags |= OBJ_STAT_EXACT;
+	slot_done(w, &o->st_slot, SLOT_OK, 0);
+	c->ans.st = st;
+	return WALK_DONE;
+}
+
+static int live_fstatat(struct call *c, bool nofollow)
+{
+	return fstatat(AT_FDCWD, c->target, &c->ans.st, nofollow ? AT_SYMLINK_NOFOLLOW : 0) < 0 ? -errno : 0;
 }
 
 static struct verdict serve_stat(struct call *c, int dirfd, uint64_t path, uint64_t buf, bool nofollow)
 {
-	struct route r;
 	struct verdict v;
-	if (!route_lookup(c, dirfd, path, &r, &v))
+	if (!route_lookup(c, dirfd, path, &v))
 		return v;
-	struct stat_slot live = { 0 }, *s = &live;
-	if (r.how == ROUTE_CACHE) {
-		struct entry *e = cache_get(&sup.cache, r.lookup);
-		if (!e)
-			return verdict_continue();
-		s = &e->stat[nofollow];
+	int err;
+	if (c->how == ROUTE_LIVE) {
+		c->outcome = OUT_FILL;
+		err = live_fstatat(c, nofollow);
+	} else {
+		struct walk w;
+		walk_init(&w, c, !nofollow);
+		node_lock(c->node);
+		enum walk_res r = walk(&w);
+		if (r == WALK_DONE && !walk_answerable(&w))
+			r = WALK_PASS;
+		if (r == WALK_DONE && !w.err)
+			r = final_stat(&w);
+		err = w.err;
+		c->outcome = w.filled ? OUT_FILL : OUT_HIT;
+		walk_done(&w);
+		node_unlock(c->node);
+		if (r != WALK_DONE)
+			return walk_verdict(c, r);
 	}
-	c->outcome = s->state == SLOT_EMPTY ? OUT_FILL : OUT_HIT;
-	if (s->state == SLOT_EMPTY)
-		fill_stat(s, r.lookup, nofollow, r.how == ROUTE_CACHE);
-	if (s->state == SLOT_PASS && redirected(c, &r))   /* the kernel would look up the wrong path */
-		fill_stat(s = &live, r.lookup, nofollow, false);
-	if (s->state == SLOT_ERR)
-		return verdict_return(-s->err);
-	if (s->state != SLOT_OK || write_answer(c, buf, &s->st, sizeof s->st) < 0)
-		return c->outcome = OUT_PASS, verdict_continue();
+	if (err)
+		return verdict_return(-err);
+	if (write_answer(c, buf, &c->ans.st, sizeof c->ans.st) < 0)
+		return c->outcome = OUT_PASS, verdict_continue();   /* EFAULT etc.: the kernel's */
 	return verdict_return(0);
 }
 
@@ -67,20 +102,42 @@ struct verdict h_newfstatat(struct call *c)
 	return serve_stat(c, dirfd_arg(c->args[0]), c->args[1], c->args[2], flags & AT_SYMLINK_NOFOLLOW);
 }
 
-static void fill_statx(struct statx_item *i, const char *path, bool keep)
+struct statx_op { unsigned flags, mask; struct statx *sx; };
+
+static int op_statx(int fd, void *ctx)
 {
-	struct stat st;
-	int fd = walk_path(path, i->flags & AT_SYMLINK_NOFOLLOW, &st, NULL, &sup.stats.fsops);
-	if (fd < 0) {
-		walk_failure(fd, &i->state, &i->err, keep);
-		return;
+	struct statx_op *s = ctx;
+	/* AT_SYMLINK_NOFOLLOW: fd is the final file itself (a link only if not followed). */
+	return syscall(SYS_statx, fd, "", (s->flags & ~AT_SYMLINK_NOFOLLOW) | AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW,
+		       s->mask, s->sx) < 0 ? -errno : 0;
+}
+
+static enum walk_res final_statx(struct walk *w, unsigned flags, unsigned mask)
+{
+	struct obj *o = w->obj;
+	struct call *c = w->c;
+	/* The item is per sync mode and mask: what statx reports depends on what was asked. */
+	struct statx_item *i = obj_statx(o, flags & ~(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT), mask);
+	if (!i)
+		return WALK_PASS;
+	enum walk_res r;
+	if (!slot_claim(w, &i->s, &r)) {
+		if (r == WALK_DONE) {
+			if (i->s.state != SLOT_OK)
+				return WALK_PASS;
+			c->ans.sx = i->sx;
+		}
+		return r;
 	}
-	long r = syscall(SYS_statx, fd, "", i->flags | AT_EMPTY_PATH, i->mask, &i->sx);
-	/* Judge by the walk's fstat: a statx that did not ask for ctime may not carry one. */
-	bool changing = keep && changes_during_job(&st);
-	close(fd);
-	if (r == 0)
-		i->state = changing ? SLOT_PASS : SLOT_OK;
+	struct statx_op op = { flags, mask, &c->ans.sx };
+	int err = slot_fill(w, op_statx, &op);
+	if (err) {
+		slot_done(w, &i->s, SLOT_EMPTY, 0);
+		return WALK_PASS;
+	}
+	i->sx = c->ans.sx;
+	slot_done(w, &i->s, SLOT_OK, 0);
+	return WALK_DONE;
 }
 
 struct verdict h_statx(struct call *c)
@@ -88,24 +145,32 @@ struct verdict h_statx(struct call *c)
 	unsigned flags = c->args[2], mask = c->args[3];
 	if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_STATX_DONT_SYNC) || (mask & STATX__RESERVED))
 		return verdict_continue();
-	struct route r;
 	struct verdict v;
-	if (!route_lookup(c, dirfd_arg(c->args[0]), c->args[1], &r, &v))
+	if (!route_lookup(c, dirfd_arg(c->args[0]), c->args[1], &v))
 		return v;
-	struct statx_item live = { .flags = flags, .mask = mask }, *i = &live;
-	if (r.how == ROUTE_CACHE) {
-		struct entry *e = cache_get(&sup.cache, r.lookup);
-		if (!e || !(i = entry_statx(e, flags, mask)))
-			return verdict_continue();
+	int err;
+	if (c->how == ROUTE_LIVE) {
+		c->outcome = OUT_FILL;
+		err = syscall(SYS_statx, AT_FDCWD, c->target, flags, mask, &c->ans.sx) < 0 ? errno : 0;
+	} else {
+		struct walk w;
+		walk_init(&w, c, !(flags & AT_SYMLINK_NOFOLLOW));
+		node_lock(c->node);
+		enum walk_res r = walk(&w);
+		if (r == WALK_DONE && !walk_answerable(&w))
+			r = WALK_PASS;
+		if (r == WALK_DONE && !w.err)
+			r = final_statx(&w, flags, mask);
+		err = w.err;
+		c->outcome = w.filled ? OUT_FILL : OUT_HIT;
+		walk_done(&w);
+		node_unlock(c->node);
+		if (r != WALK_DONE)
+			return walk_verdict(c, r);
 	}
-	c->outcome = i->state == SLOT_EMPTY ? OUT_FILL : OUT_HIT;
-	if (i->state == SLOT_EMPTY)
-		fill_statx(i, r.lookup, r.how == ROUTE_CACHE);
-	if (i->state == SLOT_PASS && redirected(c, &r))
-		fill_statx(i = &live, r.lookup, false);
-	if (i->state == SLOT_ERR)
-		return verdict_return(-i->err);
-	if (i->state != SLOT_OK || write_answer(c, c->args[4], &i->sx, sizeof i->sx) < 0)
+	if (err)
+		return verdict_return(-err);
+	if (write_answer(c, c->args[4], &c->ans.sx, sizeof c->ans.sx) < 0)
 		return c->outcome = OUT_PASS, verdict_continue();
 	return verdict_return(0);
 }

@@ -1,0 +1,212 @@
+/* Kernel calls of a fill. One look-up is one openat(O_PATH|O_NOFOLLOW) of one name from
+ * its directory: exactly the step the kernel's own walk makes for that component, with the
+ * same permission check (search on the directory) and the same mount crossing. Identity
+ * comes from statx with AT_STATX_DONT_SYNC: the attributes the look-up just brought in,
+ * without a second request to a server. */
+#include "fill.h"
+#include "arch.h"
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <linux/openat2.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#ifndef STATX_MNT_ID
+#define STATX_MNT_ID 0x00001000U
+#endif
+#ifndef FS_CASEFOLD_FL
+#define FS_CASEFOLD_FL 0x40000000
+#endif
+
+int fill_ident(int fd, struct found *f)
+{
+	struct statx sx;
+	if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW | AT_STATX_DONT_SYNC,
+		  STATX_TYPE | STATX_MODE | STATX_INO | STATX_CTIME | STATX_MNT_ID, &sx) < 0)
+		return -errno;
+	if (!(sx.stx_mask & STATX_MNT_ID))
+		return -EOPNOTSUPP;   /* Linux < 5.8: no way to tell mounts apart */
+	f->id = (struct ident){ sx.stx_mnt_id, makedev(sx.stx_dev_major, sx.stx_dev_minor), sx.stx_ino };
+	f->mode = sx.stx_mode;
+	f->ctime = (struct timespec){ sx.stx_ctime.tv_sec, sx.stx_ctime.tv_nsec };
+	return 0;
+}
+
+int fill_lookup(int dfd, const char *name, size_t len, struct found *f, uint64_t *fsops)
+{
+	char buf[PATH_MAX];
+	*f = (struct found){ 0 };
+	if (len >= sizeof buf)
+		return -ENAMETOOLONG;
+	memcpy(buf, name, len);
+	buf[len] = '\0';
+	int fd = openat(dfd, buf, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	(*fsops)++;
+	if (fd < 0)
+		return -errno;
+	int err = fill_ident(fd, f);
+	if (!err && S_ISLNK(f->mode)) {
+		char body[PATH_MAX];
+		ssize_t n = readlinkat(fd, "", body, sizeof body);
+		(*fsops)++;
+		if (n < 0)
+			err = -errno;
+		else if (!(f->target = malloc(n + 1)))
+			err = -ENOMEM;
+		else {
+			memcpy(f->target, body, n);
+			f->target[n] = '\0';
+			f->tlen = n;
+		}
+	}
+	if (err) {
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int fill_reopen(int rootfd, const char *phys, const struct ident *want, uint64_t *fsops)
+{
+	struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+				.resolve = RESOLVE_NO_MAGICLINKS | (rootfd >= 0 ? RESOLVE_IN_ROOT : 0) };
+	int fd = syscall(SYS_openat2, rootfd >= 0 ? rootfd : AT_FDCWD, phys, &how, sizeof how);
+	(*fsops)++;
+	if (fd < 0)
+		return -errno;
+	struct found f;
+	if (fill_ident(fd, &f) < 0 || f.id.mnt != want->mnt || f.id.dev != want->dev || f.id.ino != want->ino) {
+		close(fd);
+		return -ESTALE;
+	}
+	return fd;
+}
+
+void free_names(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+#define MAX_LISTING 200000
+
+int fill_listing(int dfd, long fstype, char ***names, size_t *n, uint64_t *fsops)
+{
+	*names = NULL;
+	*n = 0;
+	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	(*fsops)++;
+	if (fd < 0)
+		return -errno;
+	/* ext4 and f2fs directories may fold case: then "LIBX.SO" is found as "libx.so". */
+	if (fstype == 0xEF53 || fstype == (long)0xF2F52010) {
+		int fl = 0;
+		if (ioctl(fd, FS_IOC_GETFLAGS, &fl) == 0 && (fl & FS_CASEFOLD_FL)) {
+			close(fd);
+			return -EOPNOTSUPP;
+		}
+	}
+	size_t cap = 64;
+	char **v = malloc(cap * sizeof *v);
+	int err = v ? 0 : -ENOMEM;
+	char buf[32768];
+	while (!err) {
+		long got = syscall(SYS_getdents64, fd, buf, sizeof buf);
+		(*fsops)++;
+		if (got < 0) {
+			err = -errno;
+			break;
+		}
+		if (got == 0)
+			break;
+		for (long off = 0; off < got && !err;) {
+			struct dirent64 *d = (struct dirent64 *)(buf + off);
+			off += d->d_reclen;
+			if (!strcmp(d->d_name, ".") || !strcmp(d->d_name, ".."))
+				continue;
+			if (*n == MAX_LISTING) {
+				err = -E2BIG;
+				break;
+			}
+			if (*n == cap) {
+				char **w = realloc(v, (cap *= 2) * sizeof *v);
+				if (!w) {
+					err = -ENOMEM;
+					break;
+				}
+				v = w;
+			}
+			if (!(v[*n] = strdup(d->d_name)))
+				err = -ENOMEM;
+			else
+				(*n)++;
+		}
+	}
+	close(fd);
+	if (err) {
+		free_names(v, *n);
+		*n = 0;
+		return err;
+	}
+	*names = v;
+	return 0;
+}
+
+/* Allow-list: only file systems whose answers depend on nothing but their contents.
+ * Never here: proc, sysfs, cgroup, debugfs, tracefs, securityfs, bpf, nsfs, devpts,
+ * autofs (a look-up must trigger the mount), binfmt_misc, configfs, mqueue, efivarfs,
+ * hugetlbfs, pstore, fusectl... */
+bool fs_cacheable(long type)
+{
+	switch ((unsigned long)type) {
+	case 0xEF53:       /* ext2/3/4 */
+	case 0x58465342:   /* xfs */
+	case 0x9123683E:   /* btrfs */
+	case 0x01021994:   /* tmpfs */
+	case 0x858458F6:   /* ramfs */
+	case 0x794C7630:   /* overlayfs */
+	case 0x73717368:   /* squashfs */
+	case 0xE0F5E1E2:   /* erofs */
+	case 0xF2F52010:   /* f2fs */
+	case 0x2FC12FC1:   /* zfs */
+	case 0x9660:       /* iso9660 */
+	case 0x6969:       /* nfs */
+	case 0x0BD00BD0:   /* lustre */
+	case 0x47504653:   /* gpfs */
+	case 0x19830326:   /* beegfs */
+	case 0x00C36400:   /* ceph */
+	case 0x65735546:   /* fuse */
+	case 0x01021997:   /* 9p */
+	case 0x7461636F:   /* ocfs2 */
+	case 0x20030528:   /* orangefs */
+	case 0xFF534D42:   /* cifs */
+	case 0xFE534D42:   /* smb2 */
+		return true;
+	}
+	return false;
+}
+
+bool fs_listable(long type)
+{
+	/* SMB servers usually fold case: a listing does not say what a look-up finds. */
+	return fs_cacheable(type) && (unsigned long)type != 0xFF534D42 && (unsigned long)type != 0xFE534D42;
+}
+
+bool fs_is_local(long type)
+{
+	switch ((unsigned long)type) {
+	case 0xEF53: case 0x58465342: case 0x9123683E: case 0x01021994: case 0x858458F6:
+	case 0x794C7630: case 0x73717368: case 0xE0F5E1E2: case 0xF2F52010: case 0x2FC12FC1:
+	case 0x9660:
+		return true;
+	}
+	return false;
+}

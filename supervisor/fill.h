@@ -1,0 +1,38 @@
+/* The kernel side of a fill: the few system calls a worker makes, without the node lock,
+ * to learn one fact — one name in one directory, a directory's listing, a file's identity.
+ * Each counts the operations that reach a file system in *fsops. */
+#pragma once
+#include "cache/dcache.h"
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+struct found {
+	struct ident id;
+	mode_t mode;
+	struct timespec ctime;
+	char *target;          /* symlinks: malloc'd body */
+	size_t tlen;
+};
+
+/* Identity, type and ctime of an open descriptor, from what the kernel already holds
+ * (AT_STATX_DONT_SYNC: no request to a server). 0 or -errno. */
+int fill_ident(int fd, struct found *f);
+/* name (len bytes, any length) in directory dfd, not following a final symlink: an O_PATH
+ * descriptor (ours) with *f filled (and the link body read), or -errno of the look-up. */
+int fill_lookup(int dfd, const char *name, size_t len, struct found *f, uint64_t *fsops);
+/* Reopen a directory by its path inside a root (rootfd < 0: ours), and check it is still
+ * the same one. O_PATH descriptor, or -errno (-ESTALE: something else is there now). */
+int fill_reopen(int rootfd, const char *phys, const struct ident *want, uint64_t *fsops);
+/* Names in directory dfd (without "." and ".."): malloc'd array of malloc'd strings.
+ * -EOPNOTSUPP where a listing cannot tell what is missing (case-folding directory),
+ * -E2BIG for huge directories. */
+int fill_listing(int dfd, long fstype, char ***names, size_t *n, uint64_t *fsops);
+void free_names(char **names, size_t n);
+
+/* File systems: may answers from them be cached at all; does a listing tell every
+ * missing name; are they local (their page cache is the node's copy: data stays there). */
+bool fs_cacheable(long type);
+bool fs_listable(long type);
+bool fs_is_local(long type);

@@ -1,0 +1,275 @@
+/* Node state set-up, what each mount is (one fstatfs per mount, learned on first sight),
+ * the mounts that existed before the job mounted its own, and the worker pool: threads
+ * made on demand (up to a bound) that run the fill half of calls. Workers never take
+ * signals (the loop thread owns them) and each has its own fs_struct, so a umask set for
+ * one call the supervisor performs for a caller never leaks into another's. */
+
+#include "node.h"
+#include "call.h"
+#include "fill.h"
+#include "log.h"
+#include "supervisor.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+struct node node = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/* Bounded so a hung file system cannot make the supervisor spawn without end; calls beyond
+ * wait in the queue (hits never do: the loop thread answers them). */
+#define MAX_WORKERS 32
+/* Entries (objs + edges) and kept directory descriptors: enough for any start-up seen
+ * (python3 + numpy: ~6,000 entries), bounded so a runaway job cannot exhaust memory. */
+#define MAX_ENTRIES (4u << 20)
+#define MAX_KEPT_FDS 4096
+
+void notify_run(struct call *c);   /* notify.c: finish a call in a worker */
+
+int node_init(struct node *n, struct data_store *data)
+{
+	pthread_mutexattr_t a;
+	pthread_mutexattr_init(&a);
+	pthread_mutex_init(&n->lock, &a);
+	pthread_cond_init(&n->pool.cond, NULL);
+	n->pool.max = MAX_WORKERS;
+	n->data = data;
+	n->fs_cap = 64;
+	n->fs = calloc(n->fs_cap, sizeof *n->fs);
+	int err = n->fs ? dc_init(&n->dc, MAX_ENTRIES, MAX_KEPT_FDS) : -ENOMEM;
+	if (err)
+		return err;
+	int fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	struct found f;
+	if ((err = fill_ident(fd, &f)) < 0 || (err = node_fs_learn(n, fd, f.id.mnt)) < 0) {
+		close(fd);
+		return err;
+	}
+	n->root = f.id;
+	n->root_obj = dc_obj_add(&n->dc, &f.id, f.mode, "/");
+	if (!n->root_obj) {
+		close(fd);
+		return -ENOMEM;
+	}
+	struct fsinfo *fs = node_fs(n, f.id.mnt);
+	n->root_obj->fstype = fs->type;
+	if (!fs->cacheable)
+		n->root_obj->flags |= OBJ_NOCACHE;
+	dc_keep_fd(&n->dc, n->root_obj, fd);
+	return 0;
+}
+
+static size_t fs_slot(const struct node *n, uint64_t mnt)
+{
+	return (mnt * 0x9E3779B97F4A7C15ull) & (n->fs_cap - 1);
+}
+
+struct fsinfo *node_fs(struct node *n, uint64_t mnt)
+{
+	for (size_t i = fs_slot(n, mnt), k = 0; k < n->fs_cap; i = (i + 1) & (n->fs_cap - 1), k++) {
+		if (n->fs[i].type == 0 && n->fs[i].mnt == 0)
+			return NULL;
+		if (n->fs[i].mnt == mnt)
+			return &n->fs[i];
+	}
+	return NULL;
+}
+
+static void fs_insert(struct node *n, const struct fsinfo *fi)
+{
+	if ((n->fs_n + 1) * 2 > n->fs_cap) {
+		size_t cap = n->fs_cap * 2;
+		struct fsinfo *old = n->fs, *nf = calloc(cap, sizeof *nf);
+		if (!nf)
+			return;   /* learned again next time */
+		size_t oldcap = n->fs_cap;
+		n->fs = nf;
+		n->fs_cap = cap;
+		n->fs_n = 0;
+		for (size_t i = 0; i < oldcap; i++)
+			if (old[i].type || old[i].mnt)
+				fs_insert(n, &old[i]);
+		free(old);
+	}
+	size_t i = fs_slot(n, fi->mnt);
+	while (n->fs[i].type || n->fs[i].mnt)
+		i = (i + 1) & (n->fs_cap - 1);
+	n->fs[i] = *fi;
+	n->fs_n++;
+}
+
+int node_fs_learn(struct node *n, int fd, uint64_t mnt)
+{
+	struct statfs sf;
+	if (fstatfs(fd, &sf) < 0)
+		return -errno;
+	STAT_ADD(n->fsops, 1);
+	struct fsinfo fi = { .mnt = mnt, .type = sf.f_type ? sf.f_type : 1, .namelen = sf.f_namelen,
+			     .cacheable = fs_cacheable(sf.f_type), .listable = fs_listable(sf.f_type) };
+	node_lock(n);
+	if (!node_fs(n, mnt))
+		fs_insert(n, &fi);
+	node_unlock(n);
+	return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+void node_snapshot_mounts(struct node *n)
+{
+	if (n->mounts_before)
+		return;   /* the first mount is what matters: anything later is the job's */
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return;
+	size_t cap = 64, k = 0;
+	uint64_t *v = malloc(cap * sizeof *v);
+	char line[4096];
+	while (v && fgets(line, sizeof line, f)) {
+		unsigned long long id;
+		if (sscanf(line, "%llu", &id) != 1)
+			continue;
+		if (k == cap) {
+			uint64_t *w = realloc(v, (cap *= 2) * sizeof *v);
+			if (!w)
+				break;
+			v = w;
+		}
+		v[k++] = id;
+	}
+	fclose(f);
+	if (!v)
+		return;
+	qsort(v, k, sizeof *v, cmp_u64);
+	n->mounts_before = v;
+	n->n_mounts_before = k;
+}
+
+/* ---- workers ---- */
+
+static void *worker(void *arg)
+{
+	struct node *n = arg;
+	/* Own cwd/root/umask: a create performed for a caller sets the caller's umask here only. */
+	if (unshare(CLONE_FS) < 0)
+		log_trace(1, "worker: unshare(CLONE_FS): %s", strerror(errno));
+	node_lock(n);
+	for (;;) {
+		while (!n->pool.head && !n->pool.stopping) {
+			n->pool.idle++;
+			pthread_cond_wait(&n->pool.cond, &n->lock);
+			n->pool.idle--;
+		}
+		if (n->pool.stopping)
+			break;
+		struct call *c = n->pool.head;
+		n->pool.head = c->next;
+		if (!n->pool.head)
+			n->pool.tail = NULL;
+		c->next = NULL;
+		node_unlock(n);
+		notify_run(c);
+		node_lock(n);
+	}
+	n->pool.nthreads--;
+	node_unlock(n);
+	return NULL;
+}
+
+static void enqueue_locked(struct node *n, struct call *c)
+{
+	c->next = NULL;
+	if (n->pool.tail)
+		n->pool.tail->next = c;
+	else
+		n->pool.head = c;
+	n->pool.tail = c;
+	if (n->pool.idle > 0) {
+		pthread_cond_signal(&n->pool.cond);
+		return;
+	}
+	if (n->pool.nthreads >= n->pool.max)
+		return;   /* a running worker takes it when done */
+	pthread_t t;
+	pthread_attr_t a;
+	sigset_t all, old;
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&a, 256 * 1024);
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);   /* inherited: workers never take signals */
+	if (pthread_create(&t, &a, worker, n) == 0)
+		n->pool.nthreads++;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&a);
+	if (n->pool.nthreads == 0)
+		log_msg("cannot start a worker thread: calls that need a fill will wait");
+}
+
+void pool_submit(struct node *n, struct call *c)
+{
+	node_lock(n);
+	enqueue_locked(n, c);
+	node_unlock(n);
+}
+
+void pool_requeue_locked(struct node *n, struct call **waiters)
+{
+	for (struct call *c = *waiters, *next; c; c = next) {
+		next = c->next;
+		enqueue_locked(n, c);
+	}
+	*waiters = NULL;
+}
+
+void pool_prepare_fork(struct node *n)
+{
+	node_lock(n);
+}
+
+static void reset_slot(struct node *n, struct slot *s)
+{
+	if (s->state == SLOT_BUSY)
+		s->state = SLOT_EMPTY;
+	pool_requeue_locked(n, &s->waiters);
+}
+
+void pool_after_fork(struct node *n, bool in_child)
+{
+	if (!in_child) {
+		node_unlock(n);
+		return;
+	}
+	/* Only this thread exists here: forget the workers, and make every fill they had
+	 * under way fillable again (their calls are requeued by notify_after_fork). */
+	pthread_mutex_init(&n->lock, NULL);
+	pthread_cond_init(&n->pool.cond, NULL);
+	n->pool.nthreads = n->pool.idle = 0;
+	node_lock(n);
+	for (size_t i = 0; i < n->dc.enb; i++)
+		for (struct edge *e = n->dc.eb[i]; e; e = e->hnext)
+			reset_slot(n, &e->s);
+	for (size_t i = 0; i < n->dc.onb; i++)
+		for (struct obj *o = n->dc.ob[i]; o; o = o->hnext) {
+			reset_slot(n, &o->st_slot);
+			reset_slot(n, &o->open_slot);
+			reset_slot(n, &o->list_slot);
+			for (struct statx_item *x = o->statx; x; x = x->next)
+				reset_slot(n, &x->s);
+			for (struct access_item *x = o->access; x; x = x->next)
+				reset_slot(n, &x->s);
+		}
+	node_unlock(n);
+}

@@ -1,0 +1,70 @@
+/* Node state: what one supervisor knows about the file systems of its node, shared by every
+ * job (and, with issue 10, every rank) it serves — the look-up cache, file copies, what each
+ * mount is, and the workers that fill. One lock guards it all; nothing that may wait on a
+ * file system runs under it (workers drop it around every kernel call that touches one). */
+#pragma once
+#include "cache/data.h"
+#include "cache/dcache.h"
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct call;
+
+/* One mounted file system as seen through one mount id. */
+struct fsinfo {
+	uint64_t mnt;
+	long type;         /* statfs f_type */
+	long namelen;      /* statfs f_namelen: longer names fail ENAMETOOLONG, never ENOENT */
+	bool cacheable;    /* on the allow-list, and not mounted by the job */
+	bool listable;     /* a listing tells every missing name (no case folding, no hiding) */
+};
+
+struct pool {
+	pthread_cond_t cond;
+	struct call *head, *tail;   /* calls waiting for a worker */
+	int nthreads, idle, max;
+	bool stopping;
+};
+
+struct node {
+	pthread_mutex_t lock;
+	struct dcache dc;
+	struct data_store *data;
+	struct fsinfo *fs;         /* open-addressed by mnt */
+	size_t fs_cap, fs_n;
+	/* Mount ids that existed when the job first mounted something: file systems mounted
+	 * later may be served by the job itself (a FUSE server) and are never filled. NULL
+	 * until the job mounts. */
+	uint64_t *mounts_before;
+	size_t n_mounts_before;
+	/* Bumped by every mutation the kernel performs after our answer: a fill that started
+	 * before the bump may have seen the old state and is used once, never kept. */
+	uint64_t mut_epoch;
+	struct pool pool;
+	struct call *free_calls;   /* recycled call buffers */
+	uint64_t fsops;            /* file-system operations made to fill */
+	struct ident root;         /* our own root: every caller's until the job changes roots */
+	struct obj *root_obj;
+};
+
+extern struct node node;
+
+int node_init(struct node *n, struct data_store *data);
+static inline void node_lock(struct node *n) { pthread_mutex_lock(&n->lock); }
+static inline void node_unlock(struct node *n) { pthread_mutex_unlock(&n->lock); }
+
+/* Under the lock: the fsinfo of a mount, or NULL (then fs_learn it from a descriptor). */
+struct fsinfo *node_fs(struct node *n, uint64_t mnt);
+/* Without the lock: fstatfs(fd) (one file-system operation, once per mount) and record. */
+int node_fs_learn(struct node *n, int fd, uint64_t mnt);
+/* The job mounts something: remember the mounts that exist now (call before the kernel acts). */
+void node_snapshot_mounts(struct node *n);
+
+/* Workers. Queue a call for a worker (under the lock or not: takes it). */
+void pool_submit(struct node *n, struct call *c);
+/* Under the lock: move the waiters of a slot back to the queue. */
+void pool_requeue_locked(struct node *n, struct call **waiters);
+/* Stop taking work (fork of the lingering copy, exit). */
+void pool_prepare_fork(struct node *n);
+void pool_after_fork(struct node *n, bool in_child);

@@ -1,0 +1,604 @@
+/* The walk over the cache (see walk.h). Lock discipline: called and returns with the node
+ * lock held; a worker drops it only around fill_* calls, after marking the slot it fills
+ * BUSY, so no two workers fill the same thing and everyone else parks on the slot.
+ * Whether a fill is kept: only if no mutation of the job happened, or may still be under
+ * way in the kernel, since the fill began (node.h mut_epoch, supervisor.h inflight).
+ * Otherwise its result answers this one call and is dropped. */
+#include "walk.h"
+#include "fill.h"
+#include "node.h"
+#include "supervisor.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_LINKS 40   /* the kernel's MAXSYMLINKS */
+#define AUTOFS_SUPER_MAGIC 0x0187
+
+static bool keepable(struct walk *w, uint64_t epoch0)
+{
+	struct call *c = w->c;
+	return w->keep && c->node->mut_epoch == epoch0 && inflight_settled(c->job);
+}
+
+/* Park c on a BUSY slot (worker) or ask for a worker (loop thread). */
+static enum walk_res wait_for(struct walk *w, struct slot *s)
+{
+	if (!w->c->in_worker)
+		return WALK_MISS;
+	w->c->next = s->waiters;
+	s->waiters = w->c;
+	return WALK_PARKED;
+}
+
+static void finish_slot(struct walk *w, struct slot *s, uint8_t state, int err, bool keep)
+{
+	struct call *waiters = s->waiters;
+	s->waiters = NULL;
+	if (keep) {
+		s->state = state;
+		s->err = err;
+	} else {
+		s->state = SLOT_EMPTY;
+	}
+	pool_requeue_locked(w->c->node, &waiters);
+}
+
+bool slot_claim(struct walk *w, struct slot *s, enum walk_res *res)
+{
+	switch (s->state) {
+	case SLOT_EMPTY:
+		if (!w->c->in_worker) {
+			*res = WALK_MISS;
+			return false;
+		}
+		s->state = SLOT_BUSY;
+		w->c->epoch = w->c->node->mut_epoch;
+		w->filled = true;
+		return true;
+	case SLOT_BUSY:
+		*res = wait_for(w, s);
+		return false;
+	default:
+		*res = WALK_DONE;
+		return false;
+	}
+}
+
+bool slot_done(struct walk *w, struct slot *s, uint8_t state, int err)
+{
+	bool keep = keepable(w, w->c->epoch) && !(w->obj && (w->obj->flags & OBJ_VOLATILE));
+	finish_slot(w, s, state, err, keep);
+	return keep;
+}
+
+static void phys_push(struct walk *w, const char *name, size_t len)
+{
+	size_t pl = strlen(w->phys);
+	if (!w->phys_ok || pl + 1 + len + 1 > sizeof w->phys) {
+		w->phys_ok = false;
+		return;
+	}
+	if (pl > 1)
+		w->phys[pl++] = '/';
+	else if (pl == 0)
+		w->phys[pl++] = '/';
+	memcpy(w->phys + pl, name, len);
+	w->phys[pl + len] = '\0';
+}
+
+static void phys_pop(struct walk *w)
+{
+	char *s = strrchr(w->phys, '/');
+	if (s == w->phys)
+		w->phys[1] = '\0';
+	else if (s)
+		*s = '\0';
+}
+
+static void phys_set(struct walk *w, const char *p)
+{
+	w->phys_ok = strlen(p) < sizeof w->phys;
+	if (w->phys_ok)
+		strcpy(w->phys, p);
+}
+
+static bool mounted_by_job(const struct node *n, uint64_t mnt)
+{
+	if (!n->mounts_before)
+		return false;
+	size_t lo = 0, hi = n->n_mounts_before;   /* sorted: see node_snapshot_mounts */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (n->mounts_before[mid] == mnt)
+			return false;
+		if (n->mounts_before[mid] < mnt)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return true;
+}
+
+/* A new obj (kept, or a temporary of this walk) from what a look-up found. Takes f->target. */
+static struct obj *make_obj(struct walk *w, struct found *f, bool keep)
+{
+	struct node *n = w->c->node;
+	struct job *j = w->c->job;
+	struct obj *o = keep ? dc_obj_add(&n->dc, &f->id, f->mode, w->phys_ok ? w->phys : "") : NULL;
+	if (!o) {
+		o = calloc(1, sizeof *o);
+		if (!o)
+			return NULL;
+		o->id = f->id;
+		o->mode = f->mode;
+		o->fd = -1;
+		o->phys = strdup(w->phys_ok ? w->phys : "");
+		o->hnext = w->temps;
+		w->temps = o;
+	}
+	o->target = f->target;
+	o->tlen = f->tlen;
+	f->target = NULL;
+	struct fsinfo *fs = node_fs(n, f->id.mnt);
+	o->fstype = fs ? fs->type : 0;
+	if (!fs || !fs->cacheable || fs->type == AUTOFS_SUPER_MAGIC || mounted_by_job(n, f->id.mnt))
+		o->flags |= OBJ_NOCACHE;
+	if (changed_during_job(j, &f->ctime) ||
+	    (S_ISREG(f->mode) && inode_set_has(&j->written, f->id.dev, f->id.ino)))
+		o->flags |= OBJ_VOLATILE;
+	return o;
+}
+
+static bool is_temp(const struct walk *w, const struct obj *o)
+{
+	for (const struct obj *t = w->temps; t; t = t->hnext)
+		if (t == o)
+			return true;
+	return false;
+}
+
+/* Worker, lock held: an O_PATH descriptor of directory d (ours to close), or -errno. */
+static int dir_fd(struct walk *w, struct obj *d)
+{
+	struct node *n = w->c->node;
+	int fd = is_temp(w, d) ? d->fd : dc_get_fd(&n->dc, d);
+	if (fd >= 0) {
+		fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		return fd < 0 ? -errno : fd;
+	}
+	if (!d->phys || !d->phys[0])
+		return -ESTALE;
+	char *phys = strdup(d->phys);
+	struct ident id = d->id;
+	int rootfd = w->c->start.foreign_root ? w->c->start.root_fd : -1;
+	if (!phys)
+		return -ENOMEM;
+	uint64_t ops = 0;
+	node_unlock(n);
+	fd = fill_reopen(rootfd, phys, &id, &ops);
+	node_lock(n);
+	STAT_ADD(n->fsops, ops);
+	free(phys);
+	return fd;
+}
+
+/* Result of looking up one name: the child obj, or an errno. */
+struct step {
+	struct obj *child;
+	int err;
+};
+
+/* Should the first miss under dir read its listing? */
+static bool want_listing(struct walk *w, struct obj *dir)
+{
+	if (dir->list_slot.state != SLOT_EMPTY || (dir->flags & (OBJ_VOLATILE | OBJ_NOCACHE)) || !w->phys_ok)
+		return false;
+	struct fsinfo *fs = node_fs(w->c->node, dir->id.mnt);
+	if (!fs || !fs->listable)
+		return false;
+	struct pol_decision d;
+	char buf[8];
+	return policy_decide(&w->c->job->policy, w->phys, &d, buf, sizeof buf) == POL_CACHE;
+}
+
+static enum walk_res lookup(struct walk *w, struct obj *dir, const char *name, size_t len, struct step *out)
+{
+	struct call *c = w->c;
+	struct node *n = c->node;
+	bool dotdot = len == 2 && name[0] == '.' && name[1] == '.';
+	struct edge *e = is_temp(w, dir) ? NULL : dc_edge_find(&n->dc, dir, name, len);
+	if (e) {
+		if (e->flags & EDGE_VOLATILE)
+			return WALK_PASS;
+		switch (e->s.state) {
+		case SLOT_OK:
+			out->child = e->child, out->err = 0;
+			return WALK_DONE;
+		case SLOT_ERR:
+			out->child = NULL, out->err = e->s.err;
+			return WALK_DONE;
+		case SLOT_BUSY:
+			return wait_for(w, &e->s);
+		case SLOT_PASS:
+			return WALK_PASS;
+		}
+	}
+	/* A name the directory's listing does not have is missing (within the file system's
+	 * name length: longer names fail ENAMETOOLONG). */
+	if (!dotdot && dir->list_slot.state == SLOT_OK && !(dir->flags & OBJ_VOLATILE)) {
+		struct fsinfo *fs = node_fs(n, dir->id.mnt);
+		if (fs && (long)len <= fs->namelen && !(len == 1 && name[0] == '.') &&
+		    !listing_has(&dir->list, name, len)) {
+			if (!e && !is_temp(w, dir))
+				e = dc_edge_add(&n->dc, dir, name, len);
+			if (e)
+				e->s.state = SLOT_ERR, e->s.err = ENOENT;
+			out->child = NULL, out->err = ENOENT;
+			return WALK_DONE;
+		}
+	}
+	if (!c->in_worker)
+		return WALK_MISS;
+	if (!e && !is_temp(w, dir))
+		e = dc_edge_add(&n->dc, dir, name, len);   /* NULL when full: fill without keeping */
+	if (e)
+		e->s.state = SLOT_BUSY;
+	bool list = !dotdot && !is_temp(w, dir) && want_listing(w, dir);
+	if (list)
+		dir->list_slot.state = SLOT_BUSY;
+	uint64_t epoch0 = n->mut_epoch;
+	w->filled = true;
+	int dfd = dir_fd(w, dir);
+	struct found f = { 0 };
+	char **names = NULL;
+	size_t nnames = 0;
+	int fd = dfd, lerr = -1;
+	uint64_t ops = 0;
+	long dirtype = dir->fstype;
+	if (dfd >= 0) {
+		node_unlock(n);
+		fd = fill_lookup(dfd, name, len, &f, &ops);
+		if (fd >= 0 && !node_fs(n, f.id.mnt))   /* racy read is fine: learn is idempotent */
+			node_fs_learn(n, fd, f.id.mnt);
+		if (fd == -ENOENT && list)
+			lerr = fill_listing(dfd, dirtype, &names, &nnames, &ops);
+		close(dfd);
+		node_lock(n);
+		STAT_ADD(n->fsops, ops);
+	}
+	bool keep = keepable(w, epoch0) && !(e && (e->flags & EDGE_VOLATILE)) && !is_temp(w, dir);
+	if (list) {
+		bool lkeep = keep && lerr == 0 && !(dir->flags & OBJ_VOLATILE);
+		if (lkeep)
+			listing_set(&dir->list, names, nnames);
+		else
+			free_names(names, nnames);
+		finish_slot(w, &dir->list_slot, SLOT_OK, 0, lkeep);
+	}
+	enum walk_res res = WALK_DONE;
+	if (fd >= 0) {
+		struct obj *child = dc_obj_find(&n->dc, &f.id);
+		if (!child) {
+			char saved[sizeof w->phys];
+			bool ok = w->phys_ok;
+			strcpy(saved, w->phys);
+			if (dotdot)
+				phys_pop(w);
+			else
+				phys_push(w, name, len);
+			child = make_obj(w, &f, keep);
+			strcpy(w->phys, saved);
+			w->phys_ok = ok;
+		}
+		free(f.target);
+		if (!child) {
+			close(fd);
+			res = WALK_PASS;
+		} else {
+			if (S_ISDIR(child->mode) && child->fd < 0) {
+				if (is_temp(w, child))
+					child->fd = fd;
+				else
+					dc_keep_fd(&n->dc, child, fd);
+			} else if (!S_ISDIR(child->mode)) {
+				if (w->fd >= 0)
+					close(w->fd);
+				w->fd = fd;   /* the final file's descriptor, for its slots */
+				w->fd_obj = child;
+			} else {
+				close(fd);
+			}
+			out->child = child, out->err = 0;
+		}
+		if (e) {
+			e->child = child;
+			finish_slot(w, &e->s, SLOT_OK, 0, keep && child && !is_temp(w, child));
+		}
+	} else {
+		int err = -fd;
+		bool ok = cacheable_errno(err);
+		if (e)
+			finish_slot(w, &e->s, SLOT_ERR, err, keep && ok && !(dir->flags & OBJ_VOLATILE));
+		if (!ok)
+			res = WALK_PASS;   /* EIO, ENOMEM, ESTALE...: the kernel gives its own answer */
+		out->child = NULL, out->err = err;
+	}
+	return res;
+}
+
+/* Worker, lock held: the obj for a start descriptor the loop thread opened. */
+static struct obj *start_obj(struct walk *w, int fd, const struct ident *id, bool is_root)
+{
+	struct node *n = w->c->node;
+	struct obj *o = dc_obj_find(&n->dc, id);
+	if (o || !w->c->in_worker || fd < 0)
+		return o;
+	struct found f;
+	char phys[PATH_MAX] = "/";
+	uint64_t ops = 0;
+	node_unlock(n);
+	int err = fill_ident(fd, &f);
+	if (!err && !is_root) {
+		char link[64];
+		snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+		ssize_t k = readlink(link, phys, sizeof phys - 1);
+		phys[k > 0 ? k : 0] = '\0';
+		if (k <= 0 || phys[0] != '/')
+			err = -ENOENT;
+	}
+	if (!err && !node_fs(n, f.id.mnt))
+		node_fs_learn(n, fd, f.id.mnt);
+	int dup = err ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	node_lock(n);
+	STAT_ADD(n->fsops, ops);
+	if (err || f.id.ino != id->ino || f.id.dev != id->dev || !S_ISDIR(f.mode)) {
+		if (dup >= 0)
+			close(dup);
+		return NULL;
+	}
+	if ((o = dc_obj_find(&n->dc, id))) {   /* another worker made it meanwhile */
+		close(dup);
+		return o;
+	}
+	char saved[sizeof w->phys];
+	strcpy(saved, w->phys);
+	phys_set(w, phys);
+	o = make_obj(w, &f, true);
+	strcpy(w->phys, saved);
+	if (o && dup >= 0 && !is_temp(w, o))
+		dc_keep_fd(&n->dc, o, dup);
+	else if (o && dup >= 0)
+		o->fd = dup;
+	else if (dup >= 0)
+		close(dup);
+	return o;
+}
+
+/* Is there another component after p (in p itself or in a pending link remainder)? And
+ * is the current component followed by a slash? */
+static bool more_after(const char *p, const char *const *stack, int sp)
+{
+	for (const char *q = p; *q; q++)
+		if (*q != '/')
+			return true;
+	for (int i = sp - 1; i >= 0; i--)
+		for (const char *q = stack[i]; *q; q++)
+			if (*q != '/')
+				return true;
+	return false;
+}
+
+static bool slash_after(const char *p, const char *const *stack, int sp)
+{
+	if (*p == '/')
+		return true;
+	for (int i = sp - 1; i >= 0; i--) {
+		if (stack[i][0] == '/')
+			return true;
+		if (stack[i][0])
+			return false;
+	}
+	return false;
+}
+
+static enum walk_res done(struct walk *w, int err)
+{
+	w->err = err;
+	return WALK_DONE;
+}
+
+enum walk_res walk(struct walk *w)
+{
+	struct call *c = w->c;
+	struct node *n = c->node;
+	w->err = 0;
+	w->obj = w->dir = NULL;
+	w->name = NULL;
+	w->nlen = 0;
+	struct obj *root = c->start.foreign_root ? start_obj(w, c->start.root_fd, &c->start.root, true) : n->root_obj;
+	if (!root)
+		return c->in_worker ? WALK_PASS : WALK_MISS;
+	const char *p = w->path;
+	struct obj *cur;
+	if (p[0] == '/') {
+		cur = root;
+		phys_set(w, "/");
+	} else {
+		cur = start_obj(w, c->start.dir_fd, &c->start.dir, false);
+		if (!cur)
+			return c->in_worker ? WALK_PASS : WALK_MISS;
+		phys_set(w, cur->phys);
+		if (!cur->phys[0])
+			w->phys_ok = false;
+	}
+	if (cur->flags & OBJ_NOCACHE)
+		return WALK_PASS;
+	const char *stack[MAX_LINKS + 2];
+	int sp = 0, links = 0;
+	for (;;) {
+		while (*p == '/')
+			p++;
+		if (!*p) {
+			if (sp) {
+				p = stack[--sp];
+				continue;
+			}
+			w->obj = cur;   /* ended on a directory: "/", ".", "..", "dir/" */
+			return done(w, 0);
+		}
+		const char *comp = p;
+		size_t len = strcspn(p, "/");
+		p += len;
+		bool last = !more_after(p, stack, sp);
+		bool slash = last && slash_after(p, stack, sp);
+		if (len == 1 && comp[0] == '.') {
+			if (last) {
+				w->obj = cur;
+				return done(w, 0);
+			}
+			continue;
+		}
+		struct step st = { 0 };
+		bool dotdot = len == 2 && comp[0] == '.' && comp[1] == '.';
+		if (dotdot && cur == root) {
+			st.child = cur;
+		} else {
+			enum walk_res r = lookup(w, cur, comp, len, &st);
+			if (r != WALK_DONE)
+				return r;
+		}
+		if (st.err) {
+			/* The name failed: the answer, wherever it is in the path. */
+			phys_push(w, comp, len);
+			if (last) {
+				w->dir = cur;
+				w->name = comp;
+				w->nlen = len;
+			}
+			return done(w, st.err);
+		}
+		struct obj *child = st.child;
+		if (child->flags & OBJ_NOCACHE)
+			return WALK_PASS;
+		if (dotdot) {
+			if (child != cur)
+				phys_pop(w);
+			cur = child;
+			if (last) {
+				w->obj = cur;
+				return done(w, 0);
+			}
+			continue;
+		}
+		if (S_ISLNK(child->mode) && (!last || w->follow || slash)) {
+			/* Followed only where the link itself lies in a cached tree: a link out to a
+			 * passed tree (/tmp, /proc...) makes the whole walk the kernel's. */
+			phys_push(w, comp, len);
+			struct pol_decision d;
+			char buf[8];
+			if (!w->phys_ok || policy_decide(&c->job->policy, w->phys, &d, buf, sizeof buf) != POL_CACHE)
+				return WALK_PASS;
+			phys_pop(w);
+			if (++links > MAX_LINKS)
+				return done(w, ELOOP);
+			if (child->tlen == 0)
+				return done(w, ENOENT);
+			stack[sp++] = p;
+			p = child->target;
+			if (p[0] == '/') {
+				cur = root;
+				phys_set(w, "/");
+			}
+			continue;
+		}
+		if (!last || slash) {
+			if (!S_ISDIR(child->mode)) {
+				phys_push(w, comp, len);
+				return done(w, ENOTDIR);
+			}
+			phys_push(w, comp, len);
+			cur = child;
+			if (!last)
+				continue;
+			w->obj = cur;
+			w->dir = NULL;
+			return done(w, 0);
+		}
+		phys_push(w, comp, len);
+		w->obj = child;
+		w->dir = cur;
+		w->name = comp;
+		w->nlen = len;
+		return done(w, 0);
+	}
+}
+
+int walk_obj_fd(struct walk *w)
+{
+	struct node *n = w->c->node;
+	if (w->fd >= 0 && w->fd_obj == w->obj) {
+		int fd = w->fd;
+		w->fd = -1;
+		return fd;
+	}
+	if (S_ISDIR(w->obj->mode) || !w->dir)
+		return dir_fd(w, w->obj);
+	int dfd = dir_fd(w, w->dir);
+	if (dfd < 0)
+		return dfd;
+	struct found f;
+	uint64_t ops = 0;
+	node_unlock(n);
+	int fd = fill_lookup(dfd, w->name, w->nlen, &f, &ops);
+	close(dfd);
+	free(f.target);
+	node_lock(n);
+	STAT_ADD(n->fsops, ops);
+	if (fd >= 0 && (f.id.ino != w->obj->id.ino || f.id.dev != w->obj->id.dev || f.id.mnt != w->obj->id.mnt)) {
+		close(fd);
+		return -ESTALE;   /* the name now names another file */
+	}
+	return fd;
+}
+
+void walk_done(struct walk *w)
+{
+	if (w->fd >= 0)
+		close(w->fd);
+	w->fd = -1;
+	for (struct obj *o = w->temps, *next; o; o = next) {
+		next = o->hnext;
+		free(o->phys);
+		free(o->target);
+		if (o->fd >= 0)
+			close(o->fd);
+		for (struct statx_item *i = o->statx, *k; i; i = k) {
+			k = i->next;
+			free(i);
+		}
+		for (struct access_item *i = o->access, *k; i; i = k) {
+			k = i->next;
+			free(i);
+		}
+		free(o);
+	}
+	w->temps = NULL;
+}
+
+int slot_fill(struct walk *w, int (*op)(int fd, void *ctx), void *ctx)
+{
+	struct node *n = w->c->node;
+	int fd = walk_obj_fd(w);
+	if (fd < 0)
+		return fd;
+	node_unlock(n);
+	int r = op(fd, ctx);
+	close(fd);
+	node_lock(n);
+	STAT_ADD(n->fsops, 1);
+	return r;
+}
