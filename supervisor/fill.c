@@ -28,14 +28,31 @@
 int fill_ident(int fd, struct found *f)
 {
 	struct statx sx;
+	f->fresh = false;
 	if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW | AT_STATX_DONT_SYNC,
-		  STATX_TYPE | STATX_MODE | STATX_INO | STATX_CTIME | STATX_MNT_ID, &sx) < 0)
+		  STATX_BASIC_STATS | STATX_MNT_ID, &sx) < 0)
 		return -errno;
 	if (!(sx.stx_mask & STATX_MNT_ID))
 		return -EOPNOTSUPP;   /* Linux < 5.8: no way to tell mounts apart */
 	f->id = (struct ident){ sx.stx_mnt_id, makedev(sx.stx_dev_major, sx.stx_dev_minor), sx.stx_ino };
 	f->mode = sx.stx_mode;
 	f->ctime = (struct timespec){ sx.stx_ctime.tv_sec, sx.stx_ctime.tv_nsec };
+	/* The same kstat the kernel's stat would copy out, field by field. */
+	memset(&f->st, 0, sizeof f->st);
+	f->st.st_dev = f->id.dev;
+	f->st.st_ino = sx.stx_ino;
+	f->st.st_nlink = sx.stx_nlink;
+	f->st.st_mode = sx.stx_mode;
+	f->st.st_uid = sx.stx_uid;
+	f->st.st_gid = sx.stx_gid;
+	f->st.st_rdev = makedev(sx.stx_rdev_major, sx.stx_rdev_minor);
+	f->st.st_size = sx.stx_size;
+	f->st.st_blksize = sx.stx_blksize;
+	f->st.st_blocks = sx.stx_blocks;
+	f->st.st_atim = (struct timespec){ sx.stx_atime.tv_sec, sx.stx_atime.tv_nsec };
+	f->st.st_mtim = (struct timespec){ sx.stx_mtime.tv_sec, sx.stx_mtime.tv_nsec };
+	f->st.st_ctim = f->ctime;
+	f->basic = (sx.stx_mask & STATX_BASIC_STATS) == STATX_BASIC_STATS;
 	return 0;
 }
 
@@ -52,6 +69,7 @@ int fill_lookup(int dfd, const char *name, size_t len, struct found *f, uint64_t
 	if (fd < 0)
 		return -errno;
 	int err = fill_ident(fd, f);
+	f->fresh = !err;
 	if (!err && S_ISLNK(f->mode)) {
 		char body[PATH_MAX];
 		ssize_t n = readlinkat(fd, "", body, sizeof body);

@@ -12,12 +12,16 @@ struct found {
 	struct ident id;
 	mode_t mode;
 	struct timespec ctime;
+	struct stat st;        /* the attributes the look-up brought in (what stat gives now) */
+	bool basic;            /* st is complete */
+	bool fresh;            /* st came with a look-up this moment (not an old descriptor) */
 	char *target;          /* symlinks: malloc'd body */
 	size_t tlen;
 };
 
-/* Identity, type and ctime of an open descriptor, from what the kernel already holds
- * (AT_STATX_DONT_SYNC: no request to a server). 0 or -errno. */
+/* Identity and attributes of an open descriptor, from what the kernel already holds
+ * (AT_STATX_DONT_SYNC: no request to a server; right after a look-up these are the
+ * attributes the look-up itself returned). 0 or -errno. */
 int fill_ident(int fd, struct found *f);
 /* name (len bytes, any length) in directory dfd, not following a final symlink: an O_PATH
  * descriptor (ours) with *f filled (and the link body read), or -errno of the look-up. */

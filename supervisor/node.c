@@ -106,9 +106,35 @@ static void fs_insert(struct node *n, const struct fsinfo *fi)
 	n->fs_n++;
 }
 
+bool node_mounted_by_job(const struct node *n, uint64_t mnt)
+{
+	const uint64_t *v = __atomic_load_n(&n->mounts_before, __ATOMIC_ACQUIRE);
+	if (!v)
+		return false;
+	size_t lo = 0, hi = n->n_mounts_before;   /* sorted: see node_snapshot_mounts */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (v[mid] == mnt)
+			return false;
+		if (v[mid] < mnt)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return true;
+}
+
 int node_fs_learn(struct node *n, int fd, uint64_t mnt)
 {
 	struct statfs sf;
+	if (node_mounted_by_job(n, mnt)) {
+		struct fsinfo fi = { .mnt = mnt, .type = 1, .namelen = 255 };   /* never cached */
+		node_lock(n);
+		if (!node_fs(n, mnt))
+			fs_insert(n, &fi);
+		node_unlock(n);
+		return 0;
+	}
 	if (fstatfs(fd, &sf) < 0)
 		return -errno;
 	STAT_ADD(n->fsops, 1);
@@ -153,8 +179,8 @@ void node_snapshot_mounts(struct node *n)
 	if (!v)
 		return;
 	qsort(v, k, sizeof *v, cmp_u64);
-	n->mounts_before = v;
 	n->n_mounts_before = k;
+	__atomic_store_n(&n->mounts_before, v, __ATOMIC_RELEASE);
 }
 
 /* ---- workers ---- */

@@ -58,6 +58,9 @@ static inline void node_unlock(struct node *n) { pthread_mutex_unlock(&n->lock);
 struct fsinfo *node_fs(struct node *n, uint64_t mnt);
 /* Without the lock: fstatfs(fd) (one file-system operation, once per mount) and record. */
 int node_fs_learn(struct node *n, int fd, uint64_t mnt);
+/* Was this mount made after the job first mounted something (then it may be the job's own
+ * FUSE server: never ask it anything, not even statfs)? */
+bool node_mounted_by_job(const struct node *n, uint64_t mnt);
 /* The job mounts something: remember the mounts that exist now (call before the kernel acts). */
 void node_snapshot_mounts(struct node *n);
 

@@ -265,15 +265,11 @@ int notify_serve_one(int listener)
 
 int notify_serve_burst(int listener)
 {
-	for (int i = 0; i < 64; i++) {
-		int err = notify_serve_one(listener);
-		if (err)
-			return err;
-		struct pollfd p = { listener, POLLIN, 0 };
-		if (poll(&p, 1, 0) != 1 || !(p.revents & POLLIN))
-			break;
-	}
-	return 0;
+	/* One call per round of the caller's poll loop: that loop looks at every ready
+	 * descriptor each round, so signals and the program's exit are never starved, and an
+	 * extra poll per call (which a longer burst needs) is not paid. Fills never hold the
+	 * loop: they run on workers. */
+	return notify_serve_one(listener);
 }
 
 void notify_prepare_fork(void)

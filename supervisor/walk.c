@@ -106,23 +106,6 @@ static void phys_set(struct walk *w, const char *p)
 		strcpy(w->phys, p);
 }
 
-static bool mounted_by_job(const struct node *n, uint64_t mnt)
-{
-	if (!n->mounts_before)
-		return false;
-	size_t lo = 0, hi = n->n_mounts_before;   /* sorted: see node_snapshot_mounts */
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (n->mounts_before[mid] == mnt)
-			return false;
-		if (n->mounts_before[mid] < mnt)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return true;
-}
-
 /* A new obj (kept, or a temporary of this walk) from what a look-up found. Takes f->target. */
 static struct obj *make_obj(struct walk *w, struct found *f, bool keep)
 {
@@ -143,9 +126,17 @@ static struct obj *make_obj(struct walk *w, struct found *f, bool keep)
 	o->target = f->target;
 	o->tlen = f->tlen;
 	f->target = NULL;
+	if (f->fresh && f->basic) {
+		/* One walk answers every slot: the look-up just brought these attributes in, as
+		 * fresh as a stat now would get them. (Kept only with the obj, under its rules.) */
+		o->st = f->st;
+		o->flags |= OBJ_STAT_EXACT;
+		if (keep)
+			o->st_slot.state = SLOT_OK;
+	}
 	struct fsinfo *fs = node_fs(n, f->id.mnt);
 	o->fstype = fs ? fs->type : 0;
-	if (!fs || !fs->cacheable || fs->type == AUTOFS_SUPER_MAGIC || mounted_by_job(n, f->id.mnt))
+	if (!fs || !fs->cacheable || fs->type == AUTOFS_SUPER_MAGIC || node_mounted_by_job(n, f->id.mnt))
 		o->flags |= OBJ_NOCACHE;
 	if (changed_during_job(j, &f->ctime) ||
 	    (S_ISREG(f->mode) && inode_set_has(&j->written, f->id.dev, f->id.ino)))
@@ -192,17 +183,36 @@ struct step {
 	int err;
 };
 
-/* Should the first miss under dir read its listing? */
-static bool want_listing(struct walk *w, struct obj *dir)
+/* Listings: a small directory is read whole the first time a name in it is needed (a
+ * few operations, and every later miss there costs nothing: the loader probes each
+ * search-path entry for a dozen names); a big one only after a few misses in it. */
+#define SMALL_DIR (64 * 1024)
+#define BIG_DIR_MISSES 3
+
+enum listing_plan { LIST_NO, LIST_FIRST, LIST_ON_MISS };
+
+static enum listing_plan want_listing(struct walk *w, struct obj *dir)
 {
 	if (dir->list_slot.state != SLOT_EMPTY || (dir->flags & (OBJ_VOLATILE | OBJ_NOCACHE)) || !w->phys_ok)
-		return false;
+		return LIST_NO;
 	struct fsinfo *fs = node_fs(w->c->node, dir->id.mnt);
 	if (!fs || !fs->listable)
-		return false;
+		return LIST_NO;
 	struct pol_decision d;
 	char buf[8];
-	return policy_decide(&w->c->job->policy, w->phys, &d, buf, sizeof buf) == POL_CACHE;
+	if (policy_decide(&w->c->job->policy, w->phys, &d, buf, sizeof buf) != POL_CACHE)
+		return LIST_NO;
+	if ((dir->flags & OBJ_STAT_EXACT) && dir->st.st_size <= SMALL_DIR)
+		return LIST_FIRST;
+	return dir->misses + 1 >= BIG_DIR_MISSES ? LIST_ON_MISS : LIST_NO;
+}
+
+static bool names_have(char **names, size_t n, const char *name, size_t len)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(names[i], name, len) == 0 && names[i][len] == '\0')
+			return true;
+	return false;
 }
 
 static enum walk_res lookup(struct walk *w, struct obj *dir, const char *name, size_t len, struct step *out)
@@ -247,9 +257,12 @@ static enum walk_res lookup(struct walk *w, struct obj *dir, const char *name, s
 		e = dc_edge_add(&n->dc, dir, name, len);   /* NULL when full: fill without keeping */
 	if (e)
 		e->s.state = SLOT_BUSY;
-	bool list = !dotdot && !is_temp(w, dir) && want_listing(w, dir);
+	enum listing_plan plan = dotdot || is_temp(w, dir) ? LIST_NO : want_listing(w, dir);
+	bool list = plan != LIST_NO;
 	if (list)
 		dir->list_slot.state = SLOT_BUSY;
+	struct fsinfo *dfs = node_fs(n, dir->id.mnt);
+	long namelen = dfs ? dfs->namelen : 0;
 	uint64_t epoch0 = n->mut_epoch;
 	w->filled = true;
 	int dfd = dir_fd(w, dir);
@@ -261,15 +274,25 @@ static enum walk_res lookup(struct walk *w, struct obj *dir, const char *name, s
 	long dirtype = dir->fstype;
 	if (dfd >= 0) {
 		node_unlock(n);
-		fd = fill_lookup(dfd, name, len, &f, &ops);
+		fd = -EAGAIN;
+		if (plan == LIST_FIRST) {
+			lerr = fill_listing(dfd, dirtype, &names, &nnames, &ops);
+			if (!lerr && (long)len <= namelen && !(len == 1 && name[0] == '.') &&
+			    !names_have(names, nnames, name, len))
+				fd = -ENOENT;   /* the listing says so: no look-up */
+		}
+		if (fd == -EAGAIN)
+			fd = fill_lookup(dfd, name, len, &f, &ops);
 		if (fd >= 0 && !node_fs(n, f.id.mnt))   /* racy read is fine: learn is idempotent */
 			node_fs_learn(n, fd, f.id.mnt);
-		if (fd == -ENOENT && list)
+		if (fd == -ENOENT && plan == LIST_ON_MISS)
 			lerr = fill_listing(dfd, dirtype, &names, &nnames, &ops);
 		close(dfd);
 		node_lock(n);
 		STAT_ADD(n->fsops, ops);
 	}
+	if (fd == -ENOENT)
+		dir->misses++;
 	bool keep = keepable(w, epoch0) && !(e && (e->flags & EDGE_VOLATILE)) && !is_temp(w, dir);
 	if (list) {
 		bool lkeep = keep && lerr == 0 && !(dir->flags & OBJ_VOLATILE);

@@ -71,6 +71,7 @@ struct obj {
 	struct statx_item *statx;
 	struct access_item *access;
 	struct slot list_slot;   /* directory listing (OK: list) */
+	uint32_t misses;         /* names found missing here (big directories are listed late) */
 	struct listing list;
 	int fd;                  /* directories: kept O_PATH descriptor, or -1 */
 	struct obj *lru_prev, *lru_next;

@@ -168,12 +168,12 @@ static struct verdict write_passed(struct call *c, const struct open_req *o)
 }
 
 struct copy_op { struct data_store *d; const struct timespec *since; const char *name;
-		 struct stat st; struct data_obj *out; uint64_t ops; };
+		 struct stat st; bool have_st; struct data_obj *out; uint64_t ops; };
 
 static int op_copy(int fd, void *ctx)
 {
 	struct copy_op *k = ctx;
-	if (fstat(fd, &k->st) < 0)
+	if (!k->have_st && fstat(fd, &k->st) < 0)
 		return -errno;
 	return data_copy(k->d, fd, &k->st, k->name, k->since, &k->out, &k->ops);
 }
@@ -207,7 +207,9 @@ static int serve_copy(struct walk *w, const struct open_req *o, enum walk_res *r
 			ob->open_slot.state = SLOT_EMPTY;
 			continue;
 		}
-		struct copy_op k = { .d = d, .since = &c->job->start, .name = ob->phys };
+		/* The version copied is the stat the walk has (checked again after copying). */
+		struct copy_op k = { .d = d, .since = &c->job->start, .name = ob->phys,
+				     .st = ob->st, .have_st = ob->flags & OBJ_STAT_EXACT };
 		int err = slot_fill(w, op_copy, &k);
 		STAT_ADD(c->node->fsops, k.ops);
 		if (err == -EACCES) {
