@@ -20,7 +20,7 @@ printf '#include <stdio.h>\nint f(int x) { int unused; printf("%%d\\n", x); }\n'
 printf '#include <stdio.h>\nint main(void) { return undeclared_thing; }\n' >"$S/broken.c"
 
 both hello sh -c "gcc -O1 -o hello $S/hello.c -lm && ./hello && ./hello there 0"
-stats hello served\>0 files\>0
+stats hello served\>0 filled\>0
 d=$S/hello
 # both binaries run (natively) with the same output and status
 for w in native collrun; do

@@ -26,7 +26,7 @@ print "ok\n";
 system($^X, "-MPOSIX", "-MJSON::PP", "-MData::Dumper", "-e", 'print JSON::PP->new->canonical->encode({a => [1, POSIX::floor(2.7)]}), "\n"') == 0 or die "child: $?";
 PLEOF
   both perl perl -MPOSIX -MData::Dumper -MFile::Spec -MJSON::PP "$S/t.pl"
-  stats perl served\>0 files\>0
+  stats perl served\>0 filled\>0
   both perl-missing-module -e 2 perl -MNo::Such::Module -e 'print "x\n"'
 else
   skip perl "perl not installed"
@@ -48,7 +48,7 @@ git ls-files -s; git diff HEAD~1 --stat; git archive HEAD | md5sum
 git cat-file -p HEAD; git for-each-ref; git fsck --strict 2>&1; git count-objects
 ls .git; ls .git/hooks | head -3'
   both git sh -c "$script"
-  stats git served\>0 files\>0
+  stats git served\>0 filled\>0
   d=$S/git
   if [ -d "$d/native.work/repo/.git" ] && diff -r -x index "$d/native.work/repo" "$d/collrun.work/repo" >"$d/tree.diff"; then
     pass git-repo-identical
