@@ -59,7 +59,9 @@ struct call {
 	struct node *node;
 	const struct syscall_desc *desc;
 	bool in_worker;        /* this run may fill */
-	bool prepared;         /* path read and routed (done once per call) */
+	bool prepared;         /* routed, or found unroutable (done once per call) */
+	bool have_start;       /* raw read and start opened */
+	int8_t routed;         /* route_call's answer once prepared: 1 or -1 */
 	uint64_t epoch;        /* node mut_epoch when a fill began */
 	/* Is the notification still pending (caller alive, same call)? Asked after reading
 	 * the caller's memory and /proc entries, before acting on them. */

@@ -229,6 +229,7 @@ int notify_serve_one(int listener)
 	c->node = &node;
 	c->in_worker = false;
 	c->prepared = false;
+	c->have_start = false;
 	c->still_valid = still_valid;
 	c->outcome = OUT_PASS;
 	c->how = ROUTE_KERNEL;
@@ -254,8 +255,8 @@ int notify_serve_one(int listener)
 	if (n != &u.n)
 		free(n);
 	if (v.kind == V_DEFER) {
-		close_start(&c->start);
-		c->prepared = false;
+		/* The worker runs the handler again from the top: routing, path and start
+		 * descriptors are kept (the caller is blocked: none of them can change). */
 		pool_submit(&node, c);
 		return 0;
 	}
@@ -293,8 +294,6 @@ void notify_after_fork(int in_child)
 	node_unlock(&node);
 	for (struct call *next; c; c = next) {
 		next = c->rnext;
-		close_start(&c->start);
-		c->prepared = false;
 		pool_submit(&node, c);
 	}
 }

@@ -184,23 +184,27 @@ static int decide(struct call *c)
 int route_call(struct call *c, int dirfd, uint64_t path_addr)
 {
 	if (c->prepared)
-		return 1;
+		return c->routed;
+	c->routed = -1;
+	if (!c->have_start) {   /* read once: a worker re-running the call reuses it */
+		c->how = ROUTE_KERNEL;
+		c->path[0] = '\0';
+		c->start = (struct start){ .dir_fd = -1, .root_fd = -1 };
+		if (c->job->pass_all || read_path(c, path_addr, c->raw) < 0) {
+			c->raw[0] = '\0';
+			c->prepared = true;
+			return -1;
+		}
+		if (open_start(c, dirfd, c->raw, &c->start) < 0) {
+			c->prepared = true;
+			return -1;
+		}
+		c->have_start = true;
+	}
+	if (!decide(c))
+		return 0;   /* a worker makes the start directory known, then routes */
 	c->prepared = true;
-	c->how = ROUTE_KERNEL;
-	c->path[0] = '\0';
-	c->start = (struct start){ .dir_fd = -1, .root_fd = -1 };
-	if (c->job->pass_all || read_path(c, path_addr, c->raw) < 0) {
-		c->raw[0] = '\0';
-		return -1;
-	}
-	if (open_start(c, dirfd, c->raw, &c->start) < 0)
-		return -1;
-	if (!decide(c)) {
-		c->prepared = false;   /* run again by a worker */
-		close_start(&c->start);
-		return 0;
-	}
-	return 1;
+	return c->routed = 1;
 }
 
 bool route_lookup(struct call *c, int dirfd, uint64_t path_addr, struct verdict *v)
