@@ -18,10 +18,31 @@ echo "\$ collrun --stats -- $PY -c \"import $MODS; ...\""
 if cmp -s "$W/native" "$W/collrun"; then echo "=> identical output"; else echo "=> OUTPUT DIFFERS"; exit 1; fi
 echo
 sed '$d' "$W/stats"     # the table; its last line is the machine-readable copy
-cat <<'TXT'
-
-collrun ran python3 under a seccomp user-notify filter: every open/stat/access/readlink
-stopped in the kernel and collrun answered it. "fills" read a file or name from disk once;
-"hits" were answered from collrun's memory (opens get a descriptor to a sealed in-memory
-copy); "passed" went to the kernel unchanged (/proc, /dev, /tmp, writes...).
-TXT
+# The closing text is built from that last line, so it says what this run's table shows.
+f() { tail -n 1 "$W/stats" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+trapped=$(f trapped) served=$(f served) filled=$(f filled) passed=$(f passed) negative=$(f negative)
+files=$(f files) bytes=$(f bytes) fsops=$(f fsops)
+echo
+echo "What the table shows: python3 made $trapped look-ups that collrun's seccomp filter"
+echo "stopped (open, stat, access, readlink). collrun answered $served of them from its"
+echo "cache (\"hits\": asked before by this job) and $filled by looking the path up itself, once,"
+echo "and keeping the answer (\"fills\"); $passed went to the kernel unchanged (paths it does not"
+echo "cache such as /proc, /dev and /tmp, and opens for writing). $negative answers were errors"
+echo "such as ENOENT, which are cached too."
+if [ "$bytes" = 0 ]; then
+  echo "The $files files opened were handed over as descriptors of the files themselves (a"
+  echo "local file system: nothing was copied into memory)."
+else
+  echo "The $files files opened were served from $bytes bytes of in-memory copies."
+fi
+served_total=$((served + filled))
+if [ "$fsops" -ge "$served_total" ]; then
+  echo "To fill its cache collrun made $fsops file-system operations, more than the $served_total"
+  echo "look-ups it answered: one process alone gains nothing. A job gains when many of its"
+  echo "processes make the same look-ups, which then cost one fill and many hits (see"
+  echo "make bench and bench/RESULTS.md)."
+else
+  echo "To fill its cache collrun made $fsops file-system operations for the $served_total"
+  echo "look-ups it answered; a job with many processes making the same look-ups gains"
+  echo "more, since each costs one fill and then only hits (see make bench)."
+fi

@@ -2,7 +2,9 @@
 # bench/run-all.sh [quick] — what `make bench` (full, ≤ 15 min on 2 cores) and `make
 # bench-quick` (≤ 2 min) run: bench/run-micro.sh (per-call cost, python start-up, memory,
 # idle CPU), bench/run-scaling.sh (N ranks on a slow FUSE file system), the gnuplot figures
-# in bench/results/, then the whole of bench/RESULTS.md from those pieces.
+# in bench/results/, then the whole of bench/RESULTS.md from those pieces; run-decide.sh and
+# run-fill.sh (what a cache miss costs: slowfs operations, supervisor system calls per call)
+# then add their own sections to it.
 # Env: BUILD (./build), COLLRUN ($BUILD/collrun), RESULTS (bench/RESULTS.md),
 # FIGS (bench/results). Working files: $BUILD/bench/all and $BUILD/bench/scaling.
 set -euo pipefail
@@ -11,8 +13,10 @@ BUILD=$(mkdir -p "${BUILD:-$SRC/build}" && cd "${BUILD:-$SRC/build}" && pwd)
 COLLRUN=${COLLRUN:-$BUILD/collrun}
 RESULTS=${RESULTS:-$SRC/bench/RESULTS.md} FIGS=${FIGS:-$SRC/bench/results}
 case ${1:-full} in
-	quick) MICRO=(N=20000 REPS=1 RUNS=5) SCALING=(NS="1 2 4 8" DELAY=20 REPS=1 K=8 M=8) TARGET="make bench-quick" ;;
-	full)  MICRO=(N=100000 REPS=3 RUNS=20) SCALING=(NS="1 2 4 8 16 32" DELAY=200 REPS=3 K=40 M=20) TARGET="make bench" ;;
+	quick) MICRO=(N=20000 REPS=1 RUNS=5) SCALING=(NS="1 2 4 8" DELAY=20 REPS=1 K=8 M=8) TARGET="make bench-quick"
+	       FILL=(REPS=1 CALLS=2000 LABEL=quick) ;;
+	full)  MICRO=(N=100000 REPS=3 RUNS=20) SCALING=(NS="1 2 4 8 16 32" DELAY=200 REPS=3 K=40 M=20) TARGET="make bench"
+	       FILL=(REPS=3 CALLS=10000 LABEL=full) ;;
 	*) echo "usage: $0 [quick|full]" >&2; exit 2 ;;
 esac
 W=$BUILD/bench/all; rm -rf "$W"; mkdir -p "$W" "$FIGS"
@@ -166,4 +170,8 @@ print(md)
 EOF
 # The policy matcher's cost: run-decide.sh adds its own section to the file just written.
 BUILD=$BUILD OUT=$RESULTS "$SRC/bench/run-decide.sh" >/dev/null || say "run-decide.sh failed"
+# What a cache miss costs (issue 9): run-fill.sh adds its section, beside bench/fill-baseline.txt.
+say "bench/run-fill.sh ($(words "${FILL[@]}"))"
+env "${FILL[@]}" BUILD="$BUILD" COLLRUN="$COLLRUN" OUT="$RESULTS" "$SRC/bench/run-fill.sh" >"$W/fill.log" 2>&1 \
+	|| { tail -20 "$W/fill.log" >&2; say "run-fill.sh failed (log: $W/fill.log)"; }
 say "done in $(secs "$T0") s: $RESULTS, $FIGS/*.png"

@@ -1,11 +1,9 @@
-/* Process-tree handling for the launcher/supervisor. One poll loop: the seccomp listener
- * first (callers are blocked until we answer), then signals, then the program's pidfd. */
+/* collrun's side of the job (job.h): one poll loop over the seccomp listener, the
+ * forwarded signals and the keeper's socket; the background copy that serves processes
+ * outliving the program; and leaving with the program's status. */
 #include "job.h"
-#include "arch.h"
 #include "log.h"
 #include "notify.h"
-#include "procfs.h"
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -14,8 +12,8 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
@@ -28,7 +26,7 @@ void job_forwarded_signals(sigset_t *set)
 	sigaddset(set, SIGPIPE);   /* a closed stderr must not kill the supervisor */
 }
 
-static void forward(int sigfd, pid_t child)
+static void forward(int sigfd, int prog_pidfd)
 {
 	struct signalfd_siginfo ssi;
 	while (read(sigfd, &ssi, sizeof ssi) == sizeof ssi) {
@@ -38,123 +36,126 @@ static void forward(int sigfd, pid_t child)
 		 * only signals sent to collrun itself (kill, timeout, a batch system) are handed on. */
 		if (ssi.ssi_code == SI_KERNEL)
 			continue;
-		log_trace(1, "forwarding signal %d to %d", (int)ssi.ssi_signo, (int)child);
-		kill(child, ssi.ssi_signo);
+		log_trace(1, "forwarding signal %d to the program", (int)ssi.ssi_signo);
+		/* By pidfd: once the keeper has reaped the program, this reaches nobody else. */
+		syscall(SYS_pidfd_send_signal, prog_pidfd, ssi.ssi_signo, NULL, 0);
 	}
 }
 
-int job_supervise(pid_t child, int listener, siginfo_t *si)
+int job_supervise(struct keeper *k, int prog_pidfd, int listener, siginfo_t *si)
 {
 	sigset_t set;
 	job_forwarded_signals(&set);
 	int sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	int pidfd = syscall(SYS_pidfd_open, child, 0);
-	if (sigfd < 0 || pidfd < 0)
+	if (sigfd < 0)
 		return -errno;
-	struct pollfd p[3] = { { listener, POLLIN, 0 }, { sigfd, POLLIN, 0 }, { pidfd, POLLIN, 0 } };
+	struct pollfd p[3] = { { listener, POLLIN, 0 }, { sigfd, POLLIN, 0 }, { k->sock, POLLIN, 0 } };
 	int err = 0;
-	for (;;) {
+	for (bool done = false; !done && !err;) {
 		if (poll(p, 3, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			err = -errno;
-			break;
+			if (errno != EINTR)
+				err = -errno;
+			continue;
 		}
-		if (p[0].revents & POLLIN) {
-			err = notify_serve_one(listener);
-			if (err)
-				break;
-			continue;   /* answer callers before anything else */
-		}
-		if (p[0].revents & (POLLHUP | POLLERR | POLLNVAL))
+		/* Every ready descriptor each round: a burst of calls, then signals, then news
+		 * from the keeper, so none of them waits behind a busy listener. */
+		if (p[0].revents & POLLIN)
+			err = notify_serve_burst(listener);
+		else if (p[0].revents & (POLLHUP | POLLERR | POLLNVAL))
 			p[0].fd = -1;
 		if (p[1].revents & POLLIN)
-			forward(sigfd, child);
-		if (p[2].revents & POLLIN) {
-			memset(si, 0, sizeof *si);
-			if (waitid(P_PIDFD, pidfd, si, WEXITED) < 0)
-				err = -errno;
-			break;
+			forward(sigfd, prog_pidfd);
+		if (!err && p[2].revents) {
+			struct keeper_msg m;
+			int fd, r = keeper_recv(k, &m, &fd);
+			if (fd >= 0)
+				close(fd);
+			if (r < 0)
+				err = r;
+			else if (r == 0)
+				err = -ECHILD;
+			else if (m.event == KEEPER_EXITED) {
+				memset(si, 0, sizeof *si);
+				si->si_code = m.code;
+				si->si_status = m.status;
+				done = true;
+			}
 		}
 	}
 	close(sigfd);
-	close(pidfd);
 	return err;
 }
 
-void job_linger(int listener)
+/* The copy's standard streams: /dev/null, so that a pipe reader is not kept waiting and a
+ * terminal is not written to after the shell's prompt; standard error stays if it is a
+ * regular file, so that -v traces of the copy reach a log file. */
+static void background_streams(void)
+{
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null < 0)
+		return;
+	struct stat st;
+	bool keep_err = fstat(STDERR_FILENO, &st) == 0 && S_ISREG(st.st_mode);
+	for (int fd = 0; fd < 3; fd++)
+		if (fd != null && !(fd == STDERR_FILENO && keep_err))
+			dup2(null, fd);
+	if (null > 2)
+		close(null);
+}
+
+bool job_linger(struct keeper *k, int listener)
 {
 	if (listener < 0)
-		return;
+		return false;
 	struct pollfd p = { listener, POLLIN, 0 };
 	if (poll(&p, 1, 0) == 1 && (p.revents & POLLHUP) && !(p.revents & POLLIN))
-		return;   /* nobody left under the filter */
+		return false;   /* nobody left under the filter */
+	notify_prepare_fork();
 	pid_t pid = fork();
-	if (pid != 0)
-		return;   /* the parent reports the program's status now; on fork failure the rest get ENOSYS */
-	/* Background copy: must not hold the program's stdout/stderr open (a pipe reader
-	 * would wait for us), and must not be killed by the terminal with the old group. */
-	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	for (int fd = 0; fd < 3 && null >= 0; fd++)
-		dup2(null, fd);
-	setsid();
-	job_install_crash_handlers(0);   /* the program is reaped: its pid may be someone else's */
+	notify_after_fork(pid == 0);
+	if (pid < 0) {
+		/* Without a copy the rest of the job would have nobody to answer it: it ends. */
+		log_err(-errno, "cannot leave a background copy to serve the job's remaining processes; stopping them");
+		return false;
+	}
+	if (pid > 0) {
+		log_trace(1, "processes of the job still run: a background copy (pid %d) serves them", (int)pid);
+		return true;
+	}
+	/* The copy keeps the liveness pipe's write end (the keeper lets the job live while it
+	 * is held) but not the socket: only collrun talks to the keeper. */
+	close(k->sock);
+	background_streams();
+	setsid();   /* not killed by the terminal along with the program's process group */
+	job_install_crash_handlers();
+	sigset_t end;
+	sigemptyset(&end);
+	sigaddset(&end, SIGTERM);
+	sigaddset(&end, SIGINT);
+	sigaddset(&end, SIGHUP);
+	int sigfd = signalfd(-1, &end, SFD_CLOEXEC);   /* blocked since collrun started */
+	struct pollfd q[2] = { { listener, POLLIN, 0 }, { sigfd, POLLIN, 0 } };
 	for (;;) {
-		if (poll(&p, 1, -1) < 0 && errno != EINTR)
+		if (poll(q, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
 			break;
-		if (p.revents & POLLIN) {
-			if (notify_serve_one(listener) < 0)
-				break;
-		} else if (p.revents & (POLLHUP | POLLERR | POLLNVAL)) {
+		}
+		if ((q[0].revents & POLLIN) && notify_serve_burst(listener) < 0)
+			break;
+		if (!(q[0].revents & POLLIN) && (q[0].revents & (POLLHUP | POLLERR | POLLNVAL))) {
+			log_trace(1, "background copy: the last process of the job has exited");
+			break;
+		}
+		if (q[1].revents & POLLIN) {
+			struct signalfd_siginfo ssi;
+			if (read(sigfd, &ssi, sizeof ssi) == sizeof ssi)
+				log_trace(1, "background copy: ending on signal %d; the keeper stops what is left of the job",
+					  (int)ssi.ssi_signo);
 			break;
 		}
 	}
 	_exit(0);
-}
-
-static pid_t parent_of(pid_t pid)
-{
-	char buf[512];
-	if (proc_read(pid, "stat", buf, sizeof buf) <= 0)
-		return -1;
-	char *end = strrchr(buf, ')');   /* the command name may contain anything */
-	int ppid;
-	return end && sscanf(end + 1, " %*c %d", &ppid) == 1 ? ppid : -1;
-}
-
-void job_kill_tree(pid_t root)
-{
-	/* Stop the root first so it cannot start more, then sweep for descendants until a
-	 * pass finds none (each pass may reveal children of the ones just killed). */
-	kill(root, SIGSTOP);
-	pid_t tree[4096];
-	size_t n = 0;
-	tree[n++] = root;
-	for (int pass = 0, grew = 1; grew && pass < 16; pass++) {
-		grew = 0;
-		DIR *d = opendir("/proc");
-		if (!d)
-			break;
-		for (struct dirent *e; (e = readdir(d)) && n < sizeof tree / sizeof *tree;) {
-			pid_t pid = atoi(e->d_name);
-			if (pid <= 0)
-				continue;
-			pid_t pp = parent_of(pid);
-			int known = 0, parent_in_tree = 0;
-			for (size_t i = 0; i < n; i++) {
-				known |= tree[i] == pid;
-				parent_in_tree |= tree[i] == pp;
-			}
-			if (!known && parent_in_tree) {
-				kill(pid, SIGSTOP);
-				tree[n++] = pid;
-				grew = 1;
-			}
-		}
-		closedir(d);
-	}
-	for (size_t i = 0; i < n; i++)
-		kill(tree[i], SIGKILL);
 }
 
 void job_exit_like(const siginfo_t *si)
@@ -174,23 +175,18 @@ void job_exit_like(const siginfo_t *si)
 	exit(128 + sig);
 }
 
-static pid_t crash_child;
-
 static void on_crash(int sig)
 {
 	static const char msg[] = "collrun: supervisor crashed; stopping the job\n";
 	ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
 	(void)w;
-	if (crash_child > 0)
-		kill(crash_child, SIGKILL);
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
 
-void job_install_crash_handlers(pid_t child)
+void job_install_crash_handlers(void)
 {
 	static const int fatal[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
-	crash_child = child;
 	struct sigaction sa = { .sa_handler = on_crash, .sa_flags = SA_RESETHAND | SA_NODEFER };
 	for (size_t i = 0; i < sizeof fatal / sizeof *fatal; i++)
 		sigaction(fatal[i], &sa, NULL);

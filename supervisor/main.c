@@ -1,9 +1,11 @@
 /* collrun: launcher and supervisor in one process. Parse options, find the program, build
- * the policy and the filter, fork the program through the tracee shim, then serve its
- * trapped calls until it exits and leave with its status. */
+ * the policy and the filter, start the keeper (keeper.h), which forks the program through
+ * the tracee shim, then serve its trapped calls until it exits and leave with its status.
+ * Processes: collrun -> keeper -> program; collrun and the keeper are child subreapers. */
 #include "arch.h"
 #include "policy_setup.h"
 #include "job.h"
+#include "keeper.h"
 #include "log.h"
 #include "notify.h"
 #include "options.h"
@@ -15,9 +17,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -71,23 +75,7 @@ static void note_inherited_writers(void)
 	closedir(d);
 }
 
-static int recv_msg(int sock, struct shim_msg *m, int *fd)
-{
-	union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } ctl;
-	struct iovec iov = { m, sizeof *m };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
-			     .msg_controllen = sizeof ctl.buf };
-	ssize_t n;
-	while ((n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
-		;
-	*fd = -1;
-	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-	if (n > 0 && c && c->cmsg_type == SCM_RIGHTS)
-		memcpy(fd, CMSG_DATA(c), sizeof *fd);
-	return n == sizeof *m ? 1 : 0;
-}
-
-static void print_stats(const struct options *o)
+static void print_stats(const struct options *o, const char *note)
 {
 	FILE *out = stderr;
 	if (o->stats_file && !(out = fopen(o->stats_file, "we"))) {
@@ -96,6 +84,8 @@ static void print_stats(const struct options *o)
 	}
 	if (sup.listener < 0)
 		fprintf(out, "collrun: nested under another collrun: its supervisor served this job\n");
+	if (note[0])
+		fprintf(out, "collrun: note: %s\n", note);
 	stats_print(out, &sup.stats, &sup.data, sup.cache.flushes);
 	if (out != stderr)
 		fclose(out);
@@ -103,15 +93,64 @@ static void print_stats(const struct options *o)
 		fflush(out);
 }
 
-/* Reap the child after a failed start and give its status a meaning. */
-static int failed_start(pid_t pid, int code)
+/* The program, by the rule that decides its own real path: when that is not "cache", none
+ * of its own tree is (a build under /tmp shows no effect at all); say so, once. */
+static void note_uncached_program(const char *path, char *note, size_t size)
 {
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-		;
+	char real[PATH_MAX], target[PATH_MAX * 2], rule[PATH_MAX * 3];
+	struct pol_decision d;
+	if (!realpath(path, real) || policy_decide(&sup.policy, real, &d, target, sizeof target) != POL_PASS)
+		return;
+	int n;
+	if (d.rule) {
+		policy_format_rule(d.rule, rule, sizeof rule);
+		n = snprintf(note, size, "%s is passed to the kernel by rule '%s' (%s): nothing in its own tree "
+			     "is cached (--cache DIR or a cache rule covers it)", real, rule, d.rule->origin);
+	} else {
+		n = snprintf(note, size, "%s is covered by no rule: nothing in its own tree is cached "
+			     "(--cache DIR or a cache rule covers it)", real);
+	}
+	if (n >= (int)size)
+		strcpy(note + size - 4, "...");
+	log_trace(1, "note: %s", note);
+}
+
+/* collrun needs procfs: callers' paths, descriptors and credentials, and the job's
+ * processes, are all found there. */
+static int check_proc(void)
+{
+	struct statfs fs;
+	if (statfs("/proc/self", &fs) < 0)
+		return -errno;
+	return fs.f_type == PROC_SUPER_MAGIC ? 0 : -ENOENT;
+}
+
+/* What the keeper's child runs: the shim, which never returns. */
+struct launch {
+	int sock;
+	const struct sock_fprog *prog;
+	const sigset_t *mask;
+	const struct rlimit *nofile;
+	const char *path;
+	char **argv;
+};
+
+static void run_program(void *arg)
+{
+	const struct launch *l = arg;
+	shim_run_child(l->sock, l->prog, l->mask, l->nofile, l->path, l->argv);
+}
+
+/* Let the keeper end what was started, and give the failure its exit status. */
+static int failed_start(struct keeper *k, int code)
+{
+	keeper_finish(k);
 	return code;
 }
 
-static int start(const struct options *o, const char *path, pid_t *pidp)
+/* Fork the keeper, which forks the program through the shim; take the program's pidfd
+ * from the keeper and the listener from the shim, and give the keeper a copy of it. */
+static int start(const struct options *o, const char *path, struct keeper *k, pid_t *pidp, int *pidfdp)
 {
 	struct sock_fprog prog;
 	int err = shim_kernel_support();
@@ -136,38 +175,64 @@ static int start(const struct options *o, const char *path, pid_t *pidp)
 	getrlimit(RLIMIT_NOFILE, &nofile);
 	raised = (struct rlimit){ nofile.rlim_max, nofile.rlim_max };
 	setrlimit(RLIMIT_NOFILE, &raised);
-	pid_t pid = fork();
-	if (pid < 0)
-		return log_err(-errno, "fork"), EXIT_FAILURE_COLLRUN;
-	if (pid == 0) {
-		close(sv[0]);
-		shim_run_child(sv[1], &prog, &old, &nofile, path, o->argv);
-	}
+	struct launch l = { sv[1], &prog, &old, &nofile, path, o->argv };
+	err = keeper_start(k, run_program, &l);
 	close(sv[1]);
 	free(prog.filter);
-	*pidp = pid;
+	if (err)
+		return log_err(err, "cannot start the keeper process"), EXIT_FAILURE_COLLRUN;
+	struct keeper_msg km;
+	int r = keeper_recv(k, &km, pidfdp);
+	if (r <= 0 || km.event != KEEPER_STARTED || *pidfdp < 0) {
+		if (r > 0 && km.event == KEEPER_FAILED)
+			log_err(-km.err, "the keeper process could not start the program: %s", km.what);
+		else
+			log_msg("the keeper process died before starting the program");
+		return failed_start(k, EXIT_FAILURE_COLLRUN);
+	}
+	*pidp = km.pid;
 	struct shim_msg m;
 	int fd;
-	if (!recv_msg(sv[0], &m, &fd))
-		return log_msg("%s: the program's setup died before exec", path), failed_start(pid, EXIT_FAILURE_COLLRUN);
+	if (unix_recv(sv[0], &m, sizeof m, &fd) <= 0)
+		return log_msg("%s: the program's setup died before exec", path), failed_start(k, EXIT_FAILURE_COLLRUN);
 	if (m.status == SHIM_FILTER_FAILED) {
 		int unsupported = m.err == EINVAL || m.err == ENOSYS;
 		log_err(-m.err, "cannot install the seccomp filter%s", unsupported
 			? " (collrun needs Linux >= 5.19 with seccomp user notification)" : "");
-		return failed_start(pid, unsupported ? EXIT_NO_NOTIFY : EXIT_FAILURE_COLLRUN);
+		return failed_start(k, unsupported ? EXIT_NO_NOTIFY : EXIT_FAILURE_COLLRUN);
 	}
 	sup.listener = m.status == SHIM_LISTENING ? fd : -1;
 	if (sup.listener < 0)
 		log_trace(1, "already under a collrun supervisor: it serves this job");
 	/* Second message only if execve failed; end-of-file means it succeeded. */
-	if (recv_msg(sv[0], &m, &fd) && m.status == SHIM_EXEC_FAILED) {
+	if (unix_recv(sv[0], &m, sizeof m, &fd) > 0 && m.status == SHIM_EXEC_FAILED) {
 		log_err(-m.err, "%s", path);
-		return failed_start(pid, m.err == ENOENT ? EXIT_NOT_FOUND : EXIT_NOT_EXECUTABLE);
+		return failed_start(k, m.err == ENOENT ? EXIT_NOT_FOUND : EXIT_NOT_EXECUTABLE);
 	}
 	close(sv[0]);
 	if (sup.listener >= 0 && (err = notify_setup(sup.listener)) < 0)
-		return log_err(err, "seccomp listener setup"), job_kill_tree(pid), EXIT_FAILURE_COLLRUN;
+		return log_err(err, "seccomp listener setup"), failed_start(k, EXIT_FAILURE_COLLRUN);
+	if (sup.listener >= 0 && (err = keeper_give_listener(k, sup.listener)) < 0)
+		return log_err(err, "cannot hand the listener to the keeper"), failed_start(k, EXIT_FAILURE_COLLRUN);
 	return 0;
+}
+
+/* The keeper is gone while the program ran: the job's processes came to us (a subreaper);
+ * end them all, and say why. */
+static int keeper_lost(struct keeper *k)
+{
+	pid_t pid = k->pid;
+	int st = keeper_reap(k);
+	if (st >= 0 && WIFSIGNALED(st))
+		log_msg("the job's keeper process (pid %d) was killed by signal %d (%s); stopping the job",
+			(int)pid, WTERMSIG(st), strsignal(WTERMSIG(st)));
+	else if (st >= 0)
+		log_msg("the job's keeper process (pid %d) exited with status %d; stopping the job", (int)pid,
+			WEXITSTATUS(st));
+	else
+		log_msg("the job's keeper process (pid %d) is gone; stopping the job", (int)pid);
+	kill_descendants();
+	return EXIT_FAILURE_COLLRUN;
 }
 
 int main(int argc, char **argv)
@@ -176,17 +241,20 @@ int main(int argc, char **argv)
 	int rc = options_parse(argc, argv, &o);
 	if (rc)
 		return rc < 0 ? 0 : rc;
-	char path[PATH_MAX], msg[1024] = "";
+	char path[PATH_MAX], msg[1024] = "", note[PATH_MAX * 4] = "";
 	int err = o.argv[0] ? find_program(o.argv[0], path, sizeof path) : 0;
 	if (o.argv[0] && !(o.print_policy || o.explain)) {
-		if (err == -ENOENT)
+		/* As shells say it: a name searched in PATH is "not found", a path "No such file". */
+		if (err == -ENOENT && !strchr(o.argv[0], '/'))
 			return log_msg("%s: command not found", o.argv[0]), EXIT_NOT_FOUND;
+		if (err == -ENOENT)
+			return log_err(err, "%s", o.argv[0]), EXIT_NOT_FOUND;
 		if (err)
 			return log_err(err, "%s: cannot execute", path), EXIT_NOT_EXECUTABLE;
 	}
 	if ((err = policy_setup(&sup.policy, &o, o.argv[0] && !err ? path : NULL, msg, sizeof msg)) < 0) {
 		if (msg[0])
-			log_line(msg);
+			log_msg("%s", msg);
 		else
 			log_err(err, "cannot build the policy");
 		return EXIT_USAGE;
@@ -195,24 +263,40 @@ int main(int argc, char **argv)
 		return policy_print(&sup.policy);
 	if (o.explain)
 		return policy_explain(&sup.policy, o.explain);
+	if ((err = check_proc()) == -ENOENT)
+		return log_msg("/proc is not mounted: collrun needs procfs there to follow the job"), EXIT_FAILURE_COLLRUN;
+	if (err < 0)
+		return log_err(err, "/proc (collrun needs procfs there to follow the job)"), EXIT_FAILURE_COLLRUN;
 	if ((err = supervisor_init(&sup)) < 0)
 		return log_err(err, "cannot set up the supervisor"), EXIT_FAILURE_COLLRUN;
 	sup.passthrough = o.passthrough;
 	sup.data.mode = o.data_mode;
 	note_inherited_writers();
+	note_uncached_program(path, note, sizeof note);
+	struct keeper k;
 	pid_t pid;
-	if ((rc = start(&o, path, &pid)) != 0)
+	int pidfd;
+	if ((rc = start(&o, path, &k, &pid, &pidfd)) != 0)
 		return rc;
 	sup.child = pid;
-	job_install_crash_handlers(pid);
+	job_install_crash_handlers();
 	siginfo_t si;
-	if ((err = job_supervise(pid, sup.listener, &si)) < 0) {
+	if ((err = job_supervise(&k, pidfd, sup.listener, &si)) == -ECHILD)
+		return keeper_lost(&k);
+	if (err < 0) {
 		log_err(err, "supervisor failed; stopping the job");
-		job_kill_tree(pid);
+		keeper_finish(&k);
 		return EXIT_FAILURE_COLLRUN;
 	}
+	close(pidfd);
 	if (o.stats)
-		print_stats(&o);
-	job_linger(sup.listener);
+		print_stats(&o, note);
+	/* Nested: the outer supervisor serves what the program left running; let it run on.
+	 * Otherwise what is left is served by a background copy, or there is nothing left and
+	 * the keeper is waited for, so that nothing of collrun outlives it. */
+	if (sup.listener < 0)
+		keeper_release(&k);
+	else if (!job_linger(&k, sup.listener))
+		keeper_finish(&k);
 	job_exit_like(&si);
 }

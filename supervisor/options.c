@@ -36,6 +36,28 @@ static const char usage[] =
 	"failed; 126 PROGRAM not executable; 127 PROGRAM not found.\n"
 	"See collrun(1).\n";
 
+/* getopt_long reports an ambiguous prefix like an unknown option when opterr is 0: find the
+ * candidates ourselves, so "--stat" is not called unknown. false if arg is not ambiguous. */
+static bool report_ambiguous(const char *arg, const struct option *longopts)
+{
+	if (strncmp(arg, "--", 2) != 0)
+		return false;
+	size_t len = strcspn(arg + 2, "=");
+	char list[512] = "";
+	int n = 0, used = 0;
+	for (const struct option *lo = longopts; lo->name; lo++) {
+		if (strncmp(lo->name, arg + 2, len) != 0)
+			continue;
+		n++;
+		if (used < (int)sizeof list)
+			used += snprintf(list + used, sizeof list - used, " --%s", lo->name);
+	}
+	if (n < 2)
+		return false;
+	log_msg("option '%.*s' is ambiguous; possibilities:%s (see collrun --help)", (int)len + 2, arg, list);
+	return true;
+}
+
 int options_parse(int argc, char **argv, struct options *o)
 {
 	enum { OPT_STATS_FILE = 256, OPT_PASSTHROUGH, OPT_DATA, OPT_NO_DEFAULT, OPT_PRINT, OPT_EXPLAIN };
@@ -98,7 +120,7 @@ int options_parse(int argc, char **argv, struct options *o)
 		default:
 			if (optopt)
 				log_msg("unknown option '-%c' (see collrun --help)", optopt);
-			else
+			else if (!report_ambiguous(argv[optind - 1], longopts))
 				log_msg("unknown option '%s' (see collrun --help)", argv[optind - 1]);
 			return EXIT_USAGE;
 		}

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,12 +120,27 @@ int policy_setup(struct policy *p, const struct options *o, const char *exe, cha
 			    &env, msg, msgsize);
 }
 
+/* Is rule i the same rule as an earlier one (two sources can yield one text, as
+ * ${PYENV_ROOT}/versions and ${HOME}/.pyenv/versions do)? First match wins, so the later
+ * copy never decides anything. */
+static bool repeats_earlier(const struct policy *p, size_t i, const char *text)
+{
+	char other[PATH_MAX * 3];
+	for (size_t j = 0; j < i; j++) {
+		policy_format_rule(&p->rules[j], other, sizeof other);
+		if (strcmp(other, text) == 0)
+			return true;
+	}
+	return false;
+}
+
 int policy_print(const struct policy *p)
 {
 	char rule[PATH_MAX * 3];
 	for (size_t i = 0; i < p->n; i++) {
 		policy_format_rule(&p->rules[i], rule, sizeof rule);
-		printf("%-60s # %s\n", rule, p->rules[i].origin);
+		if (!repeats_earlier(p, i, rule))
+			printf("%-60s # %s\n", rule, p->rules[i].origin);
 	}
 	if (p->n == 0)
 		printf("# no rules: every path is passed to the kernel\n");

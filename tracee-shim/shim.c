@@ -1,6 +1,7 @@
-/* The child between fork and exec. After the filter is in place it makes no trapped call:
- * only sendmsg, close, sigprocmask and execve (all untrapped), because the supervisor
- * that would answer a trapped call is still waiting for the listener we are sending. */
+/* The program's process between fork and exec (a child of the keeper). After the filter is
+ * in place it makes no trapped call: only sendmsg, close, sigprocmask, setrlimit and
+ * execve (all untrapped), because the supervisor that would answer a trapped call is still
+ * waiting for the listener we are sending. */
 #include "shim.h"
 #include "arch.h"
 #include <errno.h>
@@ -36,7 +37,8 @@ void shim_run_child(int sock, const struct sock_fprog *prog, const sigset_t *mas
 {
 	extern char **environ;
 	pid_t parent = getppid();
-	/* If the supervisor dies, its calls would fail with ENOSYS: die with it instead. */
+	/* An extra: the keeper ends the job when collrun goes, but the program also goes with
+	 * the keeper. Not relied upon: a credential change (setpriv, gosu) clears it. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
 		_exit(125);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
@@ -59,6 +61,19 @@ void shim_run_child(int sock, const struct sock_fprog *prog, const sigset_t *mas
 	setrlimit(RLIMIT_NOFILE, nofile);
 	execve(path, argv, environ);
 	int err = errno;
+	if (err == ENOEXEC) {
+		/* Neither a binary nor "#!": run it with /bin/sh, as execvp(3), env and shells do,
+		 * with execvp's argv: /bin/sh PATH ARGS... (on the stack: no trapped call). */
+		size_t n = 0;
+		while (argv[n])
+			n++;
+		char *sh_argv[n + 2];
+		sh_argv[0] = "/bin/sh";
+		sh_argv[1] = (char *)path;
+		memcpy(sh_argv + 2, argv + 1, n * sizeof *argv);   /* argv[1..n-1] and the NULL */
+		execve(sh_argv[0], sh_argv, environ);
+		err = errno;
+	}
 	send_msg(sock, SHIM_EXEC_FAILED, err, -1);
 	_exit(err == ENOENT ? 127 : 126);
 }

@@ -8,7 +8,8 @@
 #  hide      the loader and dlopen() fail byte for byte as with the library really absent;
 #  options   --print-policy order and origins, --explain, --no-default-policy,
 #            COLLRUN_POLICY, include, ${VAR};
-#  errors    bad policy input: exit 2, one exact FILE:LINE:COL line, the program never ran.
+#  errors    bad policy input: exit 2, one exact "collrun: FILE:LINE:COL: ..." line, the
+#            program never ran; a missing file is named with its reason.
 . "$(dirname "$0")/lib.sh"
 need_collrun
 S=$(realpath "$S") R=$S            # collrun names policy files and the cwd by canonical paths
@@ -358,10 +359,25 @@ fi
 (cd "$P" && COLLRUN_POLICY="$P/sub/inc.policy:a.policy" capture "$P/rules-two" "$COLLRUN" --no-default-policy --print-policy)
 expect collrun-policy-list "$P/rules-two" 0 "$(row "deny $P/x EPERM" "$R/rules/sub/inc.policy:3"; row "library libz.so.1 $P/libz-other.so.1" "$R/rules/c.policy:1"; row "cache $P/*/cached/**/tree" "$R/rules/c.policy:2"; row "deny $P/x/secret EACCES" "$R/rules/a.policy:2"; row "redirect $P/from $P/to" "$R/rules/a.policy:4")"
 # a missing COLLRUN_POLICY file is an error like a missing --policy file
-if [ "$(cat "$P/rules-missing.rc")" = 2 ] && [ "$(cat "$P/rules-missing.err")" = "$P/nothing-here: No such file or directory" ] && [ ! -s "$P/rules-missing.out" ]; then
+if [ "$(cat "$P/rules-missing.rc")" = 2 ] && [ "$(cat "$P/rules-missing.err")" = "collrun: $P/nothing-here: No such file or directory" ] && [ ! -s "$P/rules-missing.out" ]; then
   pass collrun-policy-missing
 else
-  fail collrun-policy-missing "want rc=2 and '$P/nothing-here: No such file or directory'; got rc=$(cat "$P/rules-missing.rc") '$(head -c 300 "$P/rules-missing.err")'"
+  fail collrun-policy-missing "want rc=2 and 'collrun: $P/nothing-here: No such file or directory'; got rc=$(cat "$P/rules-missing.rc") '$(head -c 300 "$P/rules-missing.err")'"
+fi
+# --print-policy lists a rule once when two sources give the same one (PYENV_ROOT=~/.pyenv
+# makes the default's ${PYENV_ROOT}/versions and ${HOME}/.pyenv/versions one rule), with the
+# first origin; a --cache DIR repeated by a policy file is listed once, as --cache.
+H=$S/home; mkdir -p "$H"; printf 'cache %s/dup
+cache %s/dup/other
+' "$P" "$P" >"$P/dup.policy"
+capture "$P/dedupe" env -u COLLRUN_POLICY HOME="$H" PYENV_ROOT="$H/.pyenv" "$COLLRUN" --cache "$P/dup" -p "$P/dup.policy" --print-policy
+n_pyenv=$(grep -c "^cache $H/.pyenv/versions " "$P/dedupe.out"); n_dup=$(grep -c "^cache $P/dup " "$P/dedupe.out")
+if [ "$(cat "$P/dedupe.rc")" = 0 ] && [ "$n_pyenv" = 1 ] && [ "$n_dup" = 1 ] && grep -q "^cache $P/dup  *# --cache$" "$P/dedupe.out" &&
+   grep -q "^cache $P/dup/other  *# " "$P/dedupe.out" &&
+   grep "^cache $H/.pyenv/versions " "$P/dedupe.out" | grep -q ":$(grep -n '^cache ${PYENV_ROOT' "$SRC/policy/default.policy" | cut -d: -f1)\$"; then
+  pass print-policy-each-rule-once
+else
+  fail print-policy-each-rule-once "want one 'cache $H/.pyenv/versions' (first origin) and one 'cache $P/dup' (# --cache); got $n_pyenv and $n_dup: $(head -c 600 "$P/dedupe.out")"
 fi
 
 # variables: ${VAR}, ${VAR:-default}, and COLLRUN_EXE_TREE (the program's installed tree)
@@ -377,8 +393,9 @@ capture "$V/print" env -u CR_TEST_UNSET CR_TEST_DIR="$V" CR_TEST_LIST="rel:$V/on
 expect variables "$V/print" 0 "$(row "cache $V/app" "$R/vars/vars.policy:1"; row "deny $V/denied EACCES" "$R/vars/vars.policy:2"; row "cache /fallback/dir" "$R/vars/vars.policy:4"; row "cache $V/one" "$R/vars/vars.policy:5"; row "cache $V/two" "$R/vars/vars.policy:5")"
 
 # ---------------------------------------------------------------------------------------
-# Bad policy input: exit 2, exactly one line FILE:LINE:COL: message on stderr, nothing on
-# stdout, and the program never ran (it would have created the marker).
+# Bad policy input: exit 2, exactly one line "collrun: FILE:LINE:COL: message" on stderr
+# (every line collrun prints starts with "collrun: "), nothing on stdout, and the program
+# never ran (it would have created the marker). EXPECTED-MESSAGE below omits the prefix.
 B=$S/bad; mkdir -p "$B"
 chmod 0777 "$B"                      # an unprivileged collrun must be able to leave a marker
 printf 'pass /tmp\n' >"$B/good.policy"
@@ -386,7 +403,7 @@ bad() {   # bad NAME POLICY-FILE EXPECTED-MESSAGE [RUNNER...]
   local name=$1 file=$2 want=$3; shift 3
   rm -f "$B/marker"
   capture "$B/$name" "$@" "$COLLRUN" -p "$file" touch "$B/marker"
-  local rc got; rc=$(cat "$B/$name.rc"); got=$(cat "$B/$name.err")
+  local rc got; rc=$(cat "$B/$name.rc"); got=$(cat "$B/$name.err"); want="collrun: $want"
   if [ "$rc" = 2 ] && [ "$got" = "$want" ] && [ "$(wc -l <"$B/$name.err")" = 1 ] && [ ! -s "$B/$name.out" ] && [ ! -e "$B/marker" ]; then
     pass "bad-$name"
   else
@@ -447,7 +464,7 @@ bad control-char "$B/control-char.policy" "$R/bad/control-char.policy:2:1: unexp
 # an error inside an included file names that file and its line
 printf 'deny /x EACCES\n\tlibrary libz.so.1 relative/libz.so\n' >"$B/inner.policy"; printf 'pass /y\ninclude inner.policy\n' >"$B/outer.policy"
 bad in-include "$B/outer.policy" "$R/bad/inner.policy:2:20: library PATH must be an absolute path"
-# a missing --policy file: FILE: reason
+# a missing --policy file: "collrun: FILE: reason"
 bad missing-file "$B/no-such.policy" "$B/no-such.policy: No such file or directory"
 # the same errors stop --print-policy and --explain
 capture "$B/print-bad" "$COLLRUN" -p "$B/errno.policy" --print-policy
