@@ -284,6 +284,10 @@ void pool_after_fork(struct node *n, bool in_child)
 	pthread_cond_init(&n->pool.cond, NULL);
 	n->pool.nthreads = n->pool.idle = 0;
 	node_lock(n);
+	/* Queued calls: enqueued again, which starts workers here. */
+	struct call *queued = n->pool.head;
+	n->pool.head = n->pool.tail = NULL;
+	pool_requeue_locked(n, &queued);
 	for (size_t i = 0; i < n->dc.enb; i++)
 		for (struct edge *e = n->dc.eb[i]; e; e = e->hnext)
 			reset_slot(n, &e->s);

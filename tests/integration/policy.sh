@@ -319,8 +319,8 @@ expect no-default-policy "$P/nodef" 0 "$(row "deny $P/x EPERM" "$R/rules/sub/inc
 capture "$P/none" env -u COLLRUN_POLICY "$COLLRUN" --no-default-policy --print-policy
 expect no-default-policy-empty "$P/none" 0 "# no rules: every path is passed to the kernel"
 # ... and nothing is served then: /usr is no longer cached
-capture "$P/nodef-run" env -u COLLRUN_POLICY "$COLLRUN" --no-default-policy --stats-file="$P/nodef.stats" md5sum /usr/bin/true
-capture "$P/def-run" env -u COLLRUN_POLICY "$COLLRUN" --stats-file="$P/def.stats" md5sum /usr/bin/true
+capture "$P/nodef-run" env -u COLLRUN_POLICY "$COLLRUN" --data=memfd --no-default-policy --stats-file="$P/nodef.stats" md5sum /usr/bin/true
+capture "$P/def-run" env -u COLLRUN_POLICY "$COLLRUN" --data=memfd --stats-file="$P/def.stats" md5sum /usr/bin/true
 if [ "$(cat "$P/def-run.rc")" = 0 ] && [ "$(stat_field "$P/def.stats" filled)" -gt 0 ] 2>/dev/null &&
    [ "$(cat "$P/nodef-run.rc")" = 0 ] && [ "$(stat_field "$P/nodef.stats" filled)" = 0 ] &&
    [ "$(stat_field "$P/nodef.stats" served)" = 0 ] && cmp -s "$P/def-run.out" "$P/nodef-run.out"; then

@@ -114,7 +114,7 @@ grep -q 'note:' "$S/dash-s.err" && fail cached-program-no-note "a cached program
 mkdir -p "$S/cdir"; echo data >"$S/cdir/a"; settle_clock; res= res2=
 for o in "" -c --cache=; do
   if [ "$o" = -c ]; then set -- -c "$S/cdir"; elif [ -n "$o" ]; then set -- "$o$S/cdir"; else set --; fi
-  "$COLLRUN" "$@" --stats-file="$S/cdir.stats" -- /bin/busybox cat "$S/cdir/a" "$S/cdir/a" >/dev/null 2>&1
+  "$COLLRUN" "$@" --data=memfd --stats-file="$S/cdir.stats" -- /bin/busybox cat "$S/cdir/a" "$S/cdir/a" >/dev/null 2>&1
   f=$(stat_field "$S/cdir.stats" files) v=$(stat_field "$S/cdir.stats" served)
   res="$res ${o:-none}:files=$f,served=$v"; [ -n "$o" ] && [ "${v:-0}" -ge 1 ] && v=some; res2="$res2 $f,$v"
 done
@@ -417,7 +417,9 @@ echo "read $$" >&3
 read x <"$1/ctl/end"
 SHEOF
 rm -f "$S/jfifo"; mkfifo "$S/jfifo"; exec 3<>"$S/jfifo"; JP=()
-run_to "$G/run" "$COLLRUN" -v -c "$G/data" -- sh -c 'sh "$1/bg.sh" "$1" "$2" & echo "prog $$" >&3' sh "$G" "$MARK" </dev/null
+# --data=memfd: the copy hands out a descriptor of its own (local files are otherwise opened
+# by the kernel), so the trace shows it served the open
+run_to "$G/run" "$COLLRUN" -v --data=memfd -c "$G/data" -- sh -c 'sh "$1/bg.sh" "$1" "$2" & echo "prog $$" >&3' sh "$G" "$MARK" </dev/null
 LP=$(sed -n 's/.*a background copy (pid \([0-9]*\)) serves them.*/\1/p' "$G/run.err")
 if [ "$(cat "$G/run.rc")" != 0 ] || ! job_lines 2 || [ -z "$LP" ]; then
   fail linger-serves "collrun status $(cat "$G/run.rc") (want 0), background copy '${LP:-none}', job ${!JP[*]}: $(grep -v '\] ' "$G/run.err" | head -3)"
