@@ -3,6 +3,32 @@
 # scratch: fixed contents, modes and mtimes, so two builds of it differ only in inode
 # numbers, ctime and btime (the probe hides those in scenarios that need a fresh tree).
 
+# long_parts LEN CHAR: names of CHAR (at most 200 long), one a line, whose "/"-separated
+# segments ("name/" each) add up to exactly LEN bytes.
+long_parts() {
+  local r=$1 n
+  while [ "$r" -gt 0 ]; do
+    n=200; [ "$r" -le 201 ] && n=$((r - 1)); [ $((r - 201)) = 1 ] && n=199
+    printf "%${n}s\n" "" | tr ' ' "$2"; r=$((r - n - 1))
+  done
+}
+
+# make_longtree FIX: FIX/longtree/<c…>/…/ is a directory whose absolute path is 3,429 bytes,
+# and <r…>/…/file.txt below it a relative path of 1,207 bytes: each fits PATH_MAX, joined
+# they do not. FIX/longtree.cwd and FIX/longtree.rel hold the two (relative to longtree).
+make_longtree() {
+  local f=$1 base=$1/longtree cwd rel d
+  mkdir "$base" || return 1
+  cwd=$(long_parts $((3429 - ${#base})) c | tr '\n' / | sed 's:/$::')
+  rel=$(long_parts $((1207 - 8)) r | tr '\n' /)file.txt
+  (
+    cd "$base" || exit 1
+    for d in $(tr / ' ' <<<"$cwd") $(dirname "$rel" | tr / ' '); do mkdir "$d" && cd "$d" || exit 1; done
+    printf 'at the end of a long relative path\n' >file.txt
+  ) || return 1
+  printf '%s\n' "$cwd" >"$f/longtree.cwd"; printf '%s\n' "$rel" >"$f/longtree.rel"
+}
+
 make_fixture() {
   local f=$1 i
   case $f in */tests/diff/fixture) ;; *) echo "make_fixture: refusing odd path $f" >&2; return 1 ;; esac
@@ -62,7 +88,14 @@ make_fixture() {
   printf 'swap one\n' >"$f/mutable/swap1"; printf 'swap two, longer\n' >"$f/mutable/swap2"
   ln -s swap2 "$f/mutable/flip"
   mkdir "$f/mutable/cwdir"; printf 'in cwdir\n' >"$f/mutable/cwdir/f"
-  find "$f" -exec touch -h -d @1600000000 {} +
+  mkdir "$f/mutable/race"                                   # mkdir-race makes 200 dirs here
+  # ancestor-perm: a tree owned by uid 65534, whose top it makes mode 0 while inside it
+  mkdir -p "$f/perm/t/a/b"; printf 'below a closed ancestor\n' >"$f/perm/t/a/b/f"
+  chown -R 65534:65534 "$f/perm/t"
+  # The unprivileged pass (uid 65534) mutates too: the mutable tree is its own.
+  chown -R 65534:65534 "$f/mutable"
+  make_longtree "$f" || return 1
+  find "$f" -path "$f/longtree" -prune -o -exec touch -h -d @1600000000 {} +
   # collrun never caches what changed since its job began, judged on the kernel's coarse
   # clock (ticks of a few ms). Wait until that clock has moved past the fixture: touch a
   # file until its ctime differs from a first one's. Bounded, and no sleep.

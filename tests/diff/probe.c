@@ -5,7 +5,14 @@
  * result and errno name. Run natively and under collrun, the output must be identical.
  * Look-ups use raw syscall() so that exactly the system call under test is made. Never
  * printed: atime, ctime, and dev/ino/nlink of opened descriptors (a served fd is a memfd).
- * --list prints "name flags": s = a fixture file is read (expect served+filled > 0),
+ * --list prints "name flags" (run-diff.sh acts on them):
+ * s = serves: the same look-up of an unchanged fixture path is made more than once, with no
+ *     event between that may legitimately drop it (a mutation of that path, a namespace or
+ *     credential change), so collrun must answer some call from its cache: hits > 0
+ *     (served= in --stats-file), not only fills;
+ * f = fills: fixture paths are looked up, but each (call, path) once or only around
+ *     mutations and namespace changes, so only served+filled > 0 is required;
+ * r = means something only as root (mount, chroot, set*id): not run in the uid-65534 pass,
  * m = mutates the fixture (ino/mtime/btime hidden: the fixture is recreated per run),
  * h = helper, not run on its own, k = differs by design when served from a memfd copy
  * (--data=memfd: reported as SKIP when it differs; must match otherwise),
@@ -1523,6 +1530,144 @@ static void s_fd_identity(void)
 	close(fd);
 }
 
+/* --- issue 9: a mkdir racing a reader. The reader polls stat(D/i) while the main thread
+ * mkdirs D/i; once mkdir has returned (and the reader has been told so), the reader's next
+ * stat must find the directory. Natively always; a supervisor that flushes, answers
+ * CONTINUE and lets a queued look-up re-cache the old ENOENT fails. No sleeps: the reader
+ * signals "polling" before the mkdir, and is told "done" only after mkdir returned. */
+#define NRACE 200
+static atomic_int race_ready, race_done;
+static char race_path[PATH_MAX];
+static long race_final;
+static int race_errno;
+
+static void *race_reader(void *arg)
+{
+	(void)arg;
+	struct stat st;
+	syscall(SYS_stat, race_path, &st);
+	atomic_store(&race_ready, 1);
+	while (!atomic_load(&race_done))
+		syscall(SYS_stat, race_path, &st);
+	errno = 0;
+	race_final = syscall(SYS_stat, race_path, &st);
+	race_errno = errno;
+	return NULL;
+}
+
+static void s_mkdir_race(void)
+{
+	int failed = 0, mkfail = 0;
+	char first[128] = "";
+	for (int i = 0; i < NRACE; i++) {
+		pthread_t t;
+		snprintf(race_path, sizeof race_path, "%s/mutable/race/%d", FIX, i);
+		atomic_store(&race_ready, 0);
+		atomic_store(&race_done, 0);
+		pthread_create(&t, NULL, race_reader, NULL);
+		while (!atomic_load(&race_ready))
+			;
+		if (mkdir(race_path, 0755))
+			mkfail++;
+		atomic_store(&race_done, 1);
+		pthread_join(t, NULL);
+		if (race_final && !failed++)
+			snprintf(first, sizeof first, " (first: mutable/race/%d = %s)", i, en(race_errno));
+	}
+	printf("mkdir-race: %d directories, mkdir failed %d, stat after mkdir failed %d%s\n", NRACE, mkfail,
+	       failed, first);
+}
+
+/* --- issue 9: a cwd of ~3,429 bytes and a relative path of ~1,207 bytes: each fits
+ * PATH_MAX, their join does not. fixture.sh wrote both paths (relative to longtree/). */
+static int slurp(const char *rel, char *buf, size_t size)
+{
+	FILE *f = fopen(A(rel), "r");
+	size_t n = f ? fread(buf, 1, size - 1, f) : 0;
+	if (f)
+		fclose(f);
+	buf[n] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+	return n ? 0 : -1;
+}
+
+static void s_longcwd(void)
+{
+	static char cwd[8192], rel[4096];
+	if (slurp("longtree.cwd", cwd, sizeof cwd) || slurp("longtree.rel", rel, sizeof rel)) {
+		printf("fixture lacks longtree.cwd / longtree.rel\n");
+		return;
+	}
+	C(chdir(A("longtree")), "chdir(longtree)");
+	int bad = 0;
+	size_t cl = strlen(FIX) + strlen("/longtree/") + strlen(cwd);
+	for (char *c = strtok(cwd, "/"); c; c = strtok(NULL, "/"))
+		bad += chdir(c) != 0;
+	printf("chdir down %s; cwd ~%zu bytes, relative path %zu bytes, joined > PATH_MAX: %s\n",
+	       bad ? "failed" : "ok", cl, strlen(rel), cl + 1 + strlen(rel) >= PATH_MAX ? "yes" : "no");
+	for (int round = 0; round < 2; round++) {
+		printf("round %d\n", round);
+		battery("<long relative path>", rel);
+	}
+	int dfd = C(open(".", O_RDONLY | O_DIRECTORY), "open(., O_DIRECTORY) [the long cwd]");
+	struct stat st;
+	if (!C(syscall(SYS_newfstatat, dfd, rel, &st, 0), "newfstatat(<long cwd fd>, <long relative path>)"))
+		pst(&st);
+	fdshow(C(syscall(SYS_openat, dfd, rel, O_RDONLY), "openat(<long cwd fd>, <long relative path>)"));
+	fdshow(C(syscall(SYS_openat, dfd, rel, O_RDONLY), "openat(<long cwd fd>, <long relative path>) again"));
+	close(dfd);
+}
+
+/* --- issue 9: a relative look-up never searches the ancestors of the cwd. Run as uid
+ * 65534 (the owner of perm/t/...): after chmod 0 perm/t, stat("f") from perm/t/a/b still
+ * works natively, while perm/t/a/b/f by its absolute path is EACCES. As root both work. */
+static void s_ancestor_perm(void)
+{
+	C(chdir(A("perm/t/a/b")), "chdir(perm/t/a/b)");
+	battery("f", "f");
+	C(chmod(A("perm/t"), 0), "chmod(perm/t, 0)");
+	battery("f", "f");
+	battery("f (again)", "f");
+	battery("../b/f", "../b/f");
+	BAT("perm/t/a/b/f");
+	C(chmod(A("perm/t"), 0755), "chmod(perm/t, 0755)");
+	battery("f (after chmod 0755)", "f");
+	BAT("perm/t/a/b/f");
+}
+
+/* --- issue 9: openat2 with RESOLVE_* flags that writes: a truncation, and a creation after
+ * a negative look-up, must be seen by later stats and opens (and by --data=memfd copies). */
+static void s_openat2_write(void)
+{
+	int dfd = C(open(FIX, O_RDONLY | O_DIRECTORY), "open(<FIX>, O_DIRECTORY)");
+	openread("mutable/trunc1.txt");
+	openread("mutable/trunc1.txt");
+	sstat("mutable/trunc1.txt");
+	sstat("mutable/trunc1.txt");
+	int fd = C(o2(AT_FDCWD, A("mutable/trunc1.txt"), O_WRONLY | O_TRUNC, RESOLVE_NO_MAGICLINKS),
+		   "openat2(mutable/trunc1.txt, O_WRONLY|O_TRUNC, RESOLVE_NO_MAGICLINKS)");
+	C(write(fd, "new bytes\n", 10), "write(10)");
+	close(fd);
+	sstat("mutable/trunc1.txt");
+	openread("mutable/trunc1.txt");
+	openread("mutable/trunc2.txt");
+	sstat("mutable/trunc2.txt");
+	fd = C(o2(dfd, "mutable/trunc2.txt", O_RDWR | O_TRUNC, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS),
+	       "openat2(<FIX>, mutable/trunc2.txt, O_RDWR|O_TRUNC, RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS)");
+	C(write(fd, "abc\n", 4), "write(4)");
+	close(fd);
+	sstat("mutable/trunc2.txt");
+	openread("mutable/trunc2.txt");
+	BAT("mutable/o2new.txt");
+	struct open_how h = { .flags = O_WRONLY | O_CREAT | O_EXCL, .mode = 0640, .resolve = RESOLVE_BENEATH };
+	fd = C(syscall(SYS_openat2, dfd, "mutable/o2new.txt", &h, sizeof h),
+	       "openat2(<FIX>, mutable/o2new.txt, O_WRONLY|O_CREAT|O_EXCL, 0640, RESOLVE_BENEATH)");
+	C(write(fd, "created\n", 8), "write(8)");
+	close(fd);
+	BAT("mutable/o2new.txt");
+	close(dfd);
+}
+
 static void s_exitcode(void)
 {
 	openread("small.txt");
@@ -1530,30 +1675,41 @@ static void s_exitcode(void)
 	exit(7);
 }
 
+/* Flags: see the top of this file. s/f chosen per scenario: s where a look-up of an
+ * unchanged path repeats (battery() alone opens each path three ways), f where every
+ * (call, path) is made once, or only around mutations and namespace changes. Notes:
+ * longpath is s: its 4094- and 4095-byte spellings of small.txt ("/./" padding) are one
+ * path once "//" and "/./" are normalised before keying (issue 9); statx is f: each
+ * (flags, mask) is asked once; mmap is f: the static build opens each file once (the
+ * dynamic one's hits come from dlopen); mountns is f: the mount in between may drop
+ * entries; fd-empty-path is k: faccessat2(fd, "", W_OK) on a memfd checks collrun's
+ * ownership of the copy, which differs from the file's when run as uid 65534. */
 static const struct { const char *name, *flags; void (*fn)(void); } scenarios[] = {
-	{ "basic", "s", s_basic },          { "statx", "s", s_statx },          { "notdir", "s", s_notdir },
+	{ "basic", "s", s_basic },          { "statx", "f", s_statx },          { "notdir", "s", s_notdir },
 	{ "eloop", "s", s_eloop },          { "symlinks", "s", s_symlinks },
 	{ "dirfd", "s", s_dirfd },          { "cwd", "s", s_cwd },
 	{ "nofollow", "s", s_nofollow },    { "directory", "", s_directory },
 	{ "opath", "", s_opath },           { "openat2", "", s_openat2 },
 	{ "badptr", "s", s_badptr },        { "longpath", "s", s_longpath },
-	{ "read", "s", s_read },            { "sparse", "s", s_sparse },            { "offsets", "s", s_offsets },
-	{ "mmap", "s", s_mmap },            { "fstat", "s", s_fstat },
+	{ "read", "s", s_read },            { "sparse", "f", s_sparse },            { "offsets", "s", s_offsets },
+	{ "mmap", "f", s_mmap },            { "fstat", "f", s_fstat },
 	{ "cloexec", "s", s_cloexec },      { "exec", "s", s_exec },
 	{ "exec-child", "h", s_exec_child }, { "mutate", "sm", s_mutate },
-	{ "mutate-alias", "sm", s_mutate_alias }, { "mountns", "s", s_mountns },
-	{ "write-while-open", "smk", s_write_while_open },
+	{ "mutate-alias", "fm", s_mutate_alias }, { "mountns", "fr", s_mountns },
+	{ "write-while-open", "fmk", s_write_while_open },
 	{ "threads", "s", s_threads },      { "thread-cwd", "s", s_thread_cwd },
 	{ "sigalrm-restart", "s", s_sigalrm_restart },
 	{ "sigalrm-norestart", "se", s_sigalrm_norestart },
-	{ "access", "s", s_access },         { "eacces", "sm", s_eacces },
-	{ "unpriv", "hm", s_unpriv },        { "chroot", "s", s_chroot },
-	{ "procself", "", s_procself },     { "fds", "s", s_fds },
-	{ "env", "", s_env },               { "fd-empty-path", "s", s_fd_empty_path },
-	{ "fd-identity", "sk", s_fd_identity },      { "exitcode", "s", s_exitcode },
-	{ "signal-exit", "s", s_signal_exit }, { "cwd-moves", "sm", s_cwd_moves },
-	{ "thread-creds", "s", s_thread_creds }, { "vfork", "s", s_vfork },
+	{ "access", "s", s_access },         { "eacces", "smr", s_eacces },
+	{ "unpriv", "hm", s_unpriv },        { "chroot", "sr", s_chroot },
+	{ "procself", "", s_procself },     { "fds", "f", s_fds },
+	{ "env", "", s_env },               { "fd-empty-path", "fk", s_fd_empty_path },
+	{ "fd-identity", "fk", s_fd_identity },      { "exitcode", "f", s_exitcode },
+	{ "signal-exit", "f", s_signal_exit }, { "cwd-moves", "sm", s_cwd_moves },
+	{ "thread-creds", "sr", s_thread_creds }, { "vfork", "f", s_vfork },
 	{ "kill", "s", s_kill },
+	{ "mkdir-race", "fm", s_mkdir_race }, { "longcwd", "s", s_longcwd },
+	{ "ancestor-perm", "sm", s_ancestor_perm }, { "openat2-write", "sm", s_openat2_write },
 };
 
 int main(int argc, char **argv)

@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # run-diff.sh — differential tests. Every probe scenario (probe --list), dynamic and static,
 # runs natively twice (proving the scenario itself is deterministic) and once under
-# `collrun --cache=FIXTURE`; stdout, stderr and exit status must be byte-identical, and
-# scenarios that read fixture files must show served+filled > 0 in --stats-file.
+# `collrun --cache=FIXTURE`; stdout, stderr and exit status must be byte-identical. The
+# scenario's flags (probe --list; meaning at the top of probe.c) add checks on --stats-file:
+#   s  something was served from the cache: served (hits) > 0, not only fills
+#   f  fixture paths were looked up: served + filled > 0
+# Every scenario runs twice over: as root, and (the whole run: probe natively, and collrun
+# with the probe under it) as uid 65534 via setpriv — except those flagged r (root only).
 # Prints PASS/FAIL/SKIP lines (see doc/TESTING.md); exits 1 if any FAIL.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -38,11 +42,14 @@ compare() {
   printf '%s' "$what"
 }
 
-# stats DIR: served+filled from the last line of DIR/stats ("" if missing or malformed)
+# stats DIR: "SERVED FILLED" from the last line of DIR/stats ("" if missing or malformed);
+# fields are found by key (the line may gain fields)
 stats() {
   local l
   l=$(tail -n 1 "$1/stats" 2>/dev/null)
-  [[ $l =~ served=([0-9]+).*filled=([0-9]+) ]] && echo $((BASH_REMATCH[1] + BASH_REMATCH[2]))
+  [[ $l =~ ^collrun-stats:\  && $l =~ \ served=([0-9]+)( |$) ]] || return
+  local sv=${BASH_REMATCH[1]}
+  [[ $l =~ \ filled=([0-9]+)( |$) ]] && echo "$sv ${BASH_REMATCH[1]}"
 }
 
 result() { # result STATUS NAME [WHY [DIFF-FILES...]]: the line, then a few diff lines for the log
@@ -95,7 +102,11 @@ check() {
   fi
   n=$(stats "$d/collrun")
   if [ -z "$n" ]; then result FAIL "$name" "no collrun-stats line in $d/collrun/stats"; return; fi
-  if [[ $flags == *s* ]] && [ "$n" = 0 ]; then result FAIL "$name" "served+filled = 0: nothing came from the cache"; return; fi
+  local served=${n% *} filled=${n#* }
+  if [[ $flags == *s* ]] && [ "$served" = 0 ]; then
+    result FAIL "$name" "served=0 (filled=$filled): the scenario repeats look-ups of unchanged paths, yet nothing was answered from the cache"; return
+  fi
+  if [[ $flags == *f* ]] && [ $((served + filled)) = 0 ]; then result FAIL "$name" "served+filled = 0: nothing came from the cache"; return; fi
   result PASS "$name"
 }
 
@@ -133,9 +144,17 @@ done < <("$BUILD/tests/diff/probe" --list)
 # The whole job as nobody: collrun started by setpriv, and collrun (root) starting setpriv.
 if [ "$(id -u)" != 0 ] || ! command -v setpriv >/dev/null; then
   result SKIP diff/unpriv "needs root and setpriv to switch to uid 65534"
+  result SKIP diff/nobody "needs root and setpriv to run every scenario as uid 65534"
 else
   scenario unpriv-setpriv-outer m NOBODY NOBODY none unpriv
   scenario unpriv-setpriv-inner m NOBODY none NOBODY unpriv
+  # Every scenario again as uid 65534: the probe natively, and collrun itself with the probe
+  # under it (the fixture is world-readable; its mutable/ and perm/t trees are nobody's).
+  # Flag r: means something only as root (mount, chroot, set*id) — not repeated here.
+  while read -r sc flags; do
+    [[ $flags == *h* || $flags == *r* ]] && continue
+    scenario "nobody/$sc" "$flags" NOBODY NOBODY none "$sc"
+  done < <("$BUILD/tests/diff/probe" --list)
 fi
 
 [ "$fails" = 0 ]
