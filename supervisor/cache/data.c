@@ -100,30 +100,53 @@ static int new_memfd(const char *name)
 	return fd >= 0 ? fd : errno == EACCES ? -EPERM : -errno;
 }
 
-/* Copy [off, end) or, with end < 0, to end of file; returns bytes copied or -errno. */
-static off_t copy_range(int dst, int src, off_t off, off_t end, off_t limit, uint64_t *fsops)
+/* Copy [off, end) with sendfile (no bytes through our memory). -errno, or bytes copied. */
+static off_t copy_range(int dst, int src, off_t off, off_t end, uint64_t *fsops)
 {
 	off_t start = off;
 	if (lseek(dst, off, SEEK_SET) < 0)
 		return -errno;
-	while (end < 0 || off < end) {
-		size_t want = end < 0 ? 1 << 20 : (size_t)(end - off);
-		if (off >= limit)
-			return -EFBIG;
-		ssize_t n = sendfile(dst, src, &off, want);
+	while (off < end) {
+		ssize_t n = sendfile(dst, src, &off, end - off);
 		(*fsops)++;
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
 		}
-		if (n == 0) {
-			if (end < 0)
-				break;
+		if (n == 0)
 			return -EAGAIN;   /* shorter than it said: it changed, or lies */
-		}
 	}
 	return off - start;
+}
+
+/* Whatever lies beyond off, read as a program reads it: read(2), not sendfile, which stops
+ * at the size the inode reports (0 for generated files on FUSE and /proc-like file
+ * systems, whose reads go to the server whatever the size says). -errno, or bytes. */
+static off_t copy_tail(int dst, int src, off_t off, off_t limit, uint64_t *fsops)
+{
+	char buf[65536];
+	off_t start = off;
+	for (;;) {
+		ssize_t n = pread(src, buf, sizeof buf, off);
+		(*fsops)++;
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return off - start;
+		if (off + n > limit)
+			return -EFBIG;
+		for (ssize_t w = 0; w < n;) {
+			ssize_t k = pwrite(dst, buf + w, n - w, off + w);
+			if (k < 0)
+				return -errno;
+			w += k;
+		}
+		off += n;
+	}
 }
 
 /* The data extents up to size, so holes stay holes (SEEK_DATA/SEEK_HOLE on a served
@@ -137,7 +160,7 @@ static int copy_all(int dst, int src, off_t size, off_t limit, off_t *copied, ui
 		if (data < 0 && errno == ENXIO)
 			break;   /* only a hole remains */
 		if (data < 0) {   /* no hole support: copy it all */
-			off_t r = copy_range(dst, src, off, size, limit, fsops);
+			off_t r = copy_range(dst, src, off, size, fsops);
 			if (r < 0)
 				return r;
 			break;
@@ -145,14 +168,14 @@ static int copy_all(int dst, int src, off_t size, off_t limit, off_t *copied, ui
 		off_t hole = lseek(src, data, SEEK_HOLE);
 		if (hole < 0 || hole > size)
 			hole = size;
-		off_t r = copy_range(dst, src, data, hole, limit, fsops);
+		off_t r = copy_range(dst, src, data, hole, fsops);
 		if (r < 0)
 			return r;
 		off = hole;
 	}
 	if (ftruncate(dst, size) < 0)
 		return -errno;
-	off_t r = copy_range(dst, src, size, -1, limit, fsops);
+	off_t r = copy_tail(dst, src, size, limit, fsops);
 	if (r < 0)
 		return r;
 	*copied = size + r;
@@ -176,10 +199,6 @@ int data_copy(struct data_store *d, int srcfd, const struct stat *st, const char
 {
 	if (st->st_size > d->max_file_size)
 		return -EFBIG;
-	/* A memfd belongs to us: one whose owner may not read it could not be reopened for
-	 * each served open unless we may override permissions. */
-	if (!(st->st_mode & S_IRUSR) && geteuid() != 0)
-		return -EPERM;
 	char fdname[16];
 	snprintf(fdname, sizeof fdname, "%d", srcfd);
 	/* Reopen for reading: srcfd may be O_PATH, and this open performs the permission
@@ -203,7 +222,13 @@ int data_copy(struct data_store *d, int srcfd, const struct stat *st, const char
 		err = -EAGAIN;   /* rewritten while we copied */
 	close(rfd);
 	struct timespec times[2] = { st->st_atim, st->st_mtim };
-	if (!err && (fchmod(mfd, st->st_mode & 07777) < 0 || futimens(mfd, times) < 0))
+	/* The memfd is ours: if its owner bits do not let us read it, every served open (a
+	 * reopen through /proc/self/fd) would fail, unless we may override permissions. Such
+	 * a copy shows owner read permission in fstat (listed in collrun(1)). */
+	mode_t mode = st->st_mode & 07777;
+	if (!(mode & S_IRUSR) && geteuid() != 0)
+		mode |= S_IRUSR;
+	if (!err && (fchmod(mfd, mode) < 0 || futimens(mfd, times) < 0))
 		err = -errno;
 	if (!err && fcntl(mfd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) < 0)
 		err = -errno;

@@ -17,6 +17,7 @@
 #include "procfs.h"
 #include "tracee_mem.h"
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -100,6 +101,33 @@ static mode_t tracee_umask(pid_t pid)
 	return u ? (mode_t)strtoul(u + 6, NULL, 8) : 022;
 }
 
+/* Would the caller's own open find a descriptor number free? The kernel takes one before
+ * it looks at the path, so with none free an O_CREAT or O_TRUNC open fails EMFILE having
+ * changed nothing: we must not create or truncate first and fail after. (Another thread of
+ * the caller may open or close meanwhile; this can only err towards the kernel's answer.) */
+static bool caller_has_free_fd(pid_t pid)
+{
+	char buf[4096], path[64];
+	unsigned long soft = 0;
+	if (proc_read(pid, "limits", buf, sizeof buf) > 0) {
+		const char *l = strstr(buf, "Max open files");
+		if (!l || sscanf(l + 14, "%lu", &soft) != 1)
+			return true;   /* "unlimited" or unreadable: let the open tell */
+	}
+	snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return true;
+	unsigned long n = 0;
+	for (struct dirent *e; (e = readdir(d));)
+		if (e->d_name[0] != '.' && strtoul(e->d_name, NULL, 10) < soft)
+			n++;
+	closedir(d);
+	/* Fewer descriptors below the limit than the limit: some number below it is free. */
+	bool free_below = n < soft;
+	return free_below;
+}
+
 /* Worker: the kernel performs the open for the caller, here. The new file description is
  * the caller's once handed over. */
 static struct verdict open_for_caller(struct call *c, const struct open_req *o, bool redirect)
@@ -110,6 +138,8 @@ static struct verdict open_for_caller(struct call *c, const struct open_req *o, 
 	if (writes || (o->flags & (O_CREAT | __O_TMPFILE)))
 		umask(tracee_umask(c->pid));   /* this worker's own fs_struct (node.c) */
 	c->outcome = OUT_FILL;
+	if ((o->flags & (O_CREAT | O_TRUNC | __O_TMPFILE)) && !caller_has_free_fd(c->pid))
+		return verdict_return(-EMFILE);
 	/* The path was read by pid: act only if that caller still waits for this call. */
 	if (!c->still_valid(c))
 		return verdict_continue();

@@ -156,7 +156,9 @@ loop="for i in \$(seq 300); do k=\$((i % 10)); echo \$i >'$M/w/f'\$k
   read -r x <'$M/r/conf'; done; echo \"done: \$x\"; cat '$M/w/f3'"
 wl_side() {
   local pre=()
-  rm -f "$SD/w/"*; settle_clock
+  # through the mount, not behind its back: slowfs would keep nodes for the removed inodes,
+  # and a file created again (the inode number reused) is then not found, natively too
+  rm -f "$M/w/"*; settle_clock
   [ "$1" = collrun ] && pre=(timeout -k 10 "$HANG" "$COLLRUN" "${CR_OPTS[@]}" --stats-file="$S/wloop.stats" --)
   fs_reset "$M"
   "${pre[@]}" bash -c "$loop" >"$S/wloop.$1.out" 2>&1; echo "rc=$?" >>"$S/wloop.$1.out"
