@@ -22,7 +22,9 @@ enum verdict_kind {
 	V_PARKED,     /* (worker) waiting on a slot another worker fills; requeued then */
 };
 
-enum outcome { OUT_PASS, OUT_HIT, OUT_FILL };
+/* OUT_KERNEL: the cache walked the path, and the kernel performs the call on the same file
+ * (a local file's open under --data=auto): passed, counted apart in --stats. */
+enum outcome { OUT_PASS, OUT_HIT, OUT_FILL, OUT_KERNEL };
 
 enum route_how {
 	ROUTE_KERNEL,   /* let the kernel answer the call as made */

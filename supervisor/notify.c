@@ -87,9 +87,11 @@ static void call_free(struct call *c)
 
 static void trace(const struct call *c, const struct verdict *v)
 {
-	static const char *const how[] = { "pass", "hit", "fill" };
+	static const char *const how[] = { "pass", "hit", "fill", "kernel" };
 	const char *name = c->desc->name, *p = c->path[0] ? c->path : c->raw;
-	if (v->kind == V_CONTINUE)
+	if (v->kind == V_CONTINUE && c->outcome == OUT_KERNEL)
+		log_trace(1, "[%d] %s %s -> kernel (walk from the cache, open by the kernel)", (int)c->pid, name, p);
+	else if (v->kind == V_CONTINUE)
 		log_trace(1, "[%d] %s %s -> pass", (int)c->pid, name, p);
 	else if (v->kind == V_ADDFD)
 		log_trace(1, "[%d] %s %s -> fd (%s)", (int)c->pid, name, p, how[c->outcome]);
@@ -105,6 +107,8 @@ static void count(const struct call *c, const struct verdict *v)
 	STAT_ADD(r->trapped, 1);
 	if (v->kind == V_CONTINUE)
 		STAT_ADD(r->passed, 1);
+	if (v->kind == V_CONTINUE && c->outcome == OUT_KERNEL)
+		STAT_ADD(c->job->stats.kernel, 1);
 	else if (c->outcome == OUT_HIT)
 		STAT_ADD(r->hits, 1);
 	else
@@ -113,9 +117,13 @@ static void count(const struct call *c, const struct verdict *v)
 		STAT_ADD(r->negative, 1);
 }
 
-/* Answer, count, recycle. */
+/* Count, answer, recycle. Counted before the answer: once answered, the caller may exit
+ * and collrun print its statistics while this thread has not counted yet. */
 static void finish(struct call *c, struct verdict v)
 {
+	bool counted = c->desc && !c->foreign;
+	if (counted)
+		count(c, &v);
 	if (v.kind == V_ADDFD) {
 		struct seccomp_notif_addfd add = { .id = c->id, .flags = SECCOMP_ADDFD_FLAG_SEND,
 						   .srcfd = v.fd, .newfd = 0, .newfd_flags = v.fd_flags };
@@ -125,18 +133,24 @@ static void finish(struct call *c, struct verdict v)
 		if (r < 0 && err != ENOENT && err != EINPROGRESS) {
 			/* EMFILE and the like: the caller's own limit, which the kernel's open would
 			 * have hit too. Never fall back to opening something else. */
+			struct sys_counts *row = &c->job->stats.rows[syscall_index(c->desc)];
+			if (counted && c->outcome == OUT_HIT)
+				STAT_ADD(row->hits, -1);
+			else if (counted)
+				STAT_ADD(row->fills, -1);
 			v = verdict_return(-err);
+			if (counted) {
+				STAT_ADD(row->fills, 1);
+				STAT_ADD(row->negative, 1);
+			}
 		}
 	}
 	if (v.kind == V_RETURN)
 		send_resp(c->listener, c->id, v.val >= 0 ? v.val : 0, v.val < 0 ? (int)v.val : 0, 0);
 	else if (v.kind == V_CONTINUE)
 		send_resp(c->listener, c->id, 0, 0, SECCOMP_USER_NOTIF_FLAG_CONTINUE);
-	if (c->desc && !c->foreign) {
-		count(c, &v);
-		if (log_verbosity)
-			trace(c, &v);
-	}
+	if (counted && log_verbosity)
+		trace(c, &v);
 	call_free(c);
 }
 

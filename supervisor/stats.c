@@ -23,12 +23,15 @@ void stats_print(FILE *out, const struct stats *s, const struct data_store *d, u
 	fprintf(out, "collrun: %-12s %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64 "\n",
 		"total", t.trapped, t.hits, t.fills, t.passed, t.negative);
 	(void)flushes;   /* there are none: invalidation is by name and by file */
+	if (s->kernel)
+		fprintf(out, "collrun: %" PRIu64 " of the passed opens were of local files the cache had walked to:"
+			" the kernel opened them\n", s->kernel);
 	fprintf(out, "collrun: unique files %" PRIu64 ", bytes cached %" PRIu64
 		", file-system operations %" PRIu64 ", invalidations %" PRIu64 ", foreign-ABI calls %" PRIu64 "\n",
 		d->files, d->bytes, s->fsops + node.fsops, node.dc.marks, s->foreign);
 	fprintf(out, "collrun-stats: trapped=%" PRIu64 " served=%" PRIu64 " filled=%" PRIu64 " passed=%" PRIu64
 		" negative=%" PRIu64 " files=%" PRIu64 " bytes=%" PRIu64 " fsops=%" PRIu64
-		" invalidations=%" PRIu64 "\n",
+		" invalidations=%" PRIu64 " kernel=%" PRIu64 "\n",
 		t.trapped + s->foreign, t.hits, t.fills, t.passed + s->foreign, t.negative, d->files, d->bytes,
-		s->fsops + node.fsops, node.dc.marks);
+		s->fsops + node.fsops, node.dc.marks, s->kernel);
 }

@@ -313,6 +313,7 @@ static struct verdict serve_open(struct call *c, int dirfd, uint64_t path, const
 	node_lock(c->node);
 	enum walk_res r = walk(&w);
 	int fd = -1, err = 0;
+	bool kernel = false;
 	if (r == WALK_DONE && !walk_answerable(&w))
 		r = WALK_PASS;
 	if (r == WALK_DONE && w.err)
@@ -324,7 +325,7 @@ static struct verdict serve_open(struct call *c, int dirfd, uint64_t path, const
 	else if (r == WALK_DONE) {
 		struct fsinfo *fs = node_fs(c->node, w.obj->id.mnt);
 		if (!data_wants_copy(c->node->data, fs && fs_is_local(fs->type)))
-			r = WALK_PASS;   /* the kernel opens it: exactly native, from the page cache */
+			r = WALK_PASS, kernel = true;   /* the kernel opens it: exactly native */
 		else {
 			fd = serve_copy(&w, o, &r);
 			if (fd < 0) {
@@ -341,7 +342,10 @@ static struct verdict serve_open(struct call *c, int dirfd, uint64_t path, const
 	if (r != WALK_DONE) {
 		if (fd >= 0)
 			close(fd);
-		return walk_verdict(c, r);
+		struct verdict v = walk_verdict(c, r);
+		if (kernel)
+			c->outcome = OUT_KERNEL;
+		return v;
 	}
 	if (err)
 		return verdict_return(-err);
