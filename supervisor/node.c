@@ -30,7 +30,8 @@ struct node node = { .lock = PTHREAD_MUTEX_INITIALIZER };
 #define MAX_ENTRIES (4u << 20)
 #define MAX_KEPT_FDS 4096
 
-void notify_run(struct call *c);   /* notify.c: finish a call in a worker */
+void notify_run(struct call *c);            /* notify.c: finish a call in a worker */
+void notify_taken_locked(struct call *c);   /* notify.c: it is running now (for fork) */
 
 int node_init(struct node *n, struct data_store *data)
 {
@@ -205,6 +206,7 @@ static void *worker(void *arg)
 		if (!n->pool.head)
 			n->pool.tail = NULL;
 		c->next = NULL;
+		notify_taken_locked(c);   /* never in no list at all: a fork would lose it */
 		node_unlock(n);
 		notify_run(c);
 		node_lock(n);

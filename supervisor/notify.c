@@ -105,16 +105,32 @@ static void count(const struct call *c, const struct verdict *v)
 {
 	struct sys_counts *r = &c->job->stats.rows[syscall_index(c->desc)];
 	STAT_ADD(r->trapped, 1);
-	if (v->kind == V_CONTINUE)
-		STAT_ADD(r->passed, 1);
 	if (v->kind == V_CONTINUE && c->outcome == OUT_KERNEL)
 		STAT_ADD(c->job->stats.kernel, 1);
+	if (v->kind == V_CONTINUE)
+		STAT_ADD(r->passed, 1);
 	else if (c->outcome == OUT_HIT)
 		STAT_ADD(r->hits, 1);
 	else
 		STAT_ADD(r->fills, 1);
 	if (v->kind == V_RETURN && v->val < 0)
 		STAT_ADD(r->negative, 1);
+}
+
+void notify_parked_locked(struct call *c)
+{
+	for (struct call **p = &running; *p; p = &(*p)->rnext)
+		if (*p == c) {
+			*p = c->rnext;
+			break;
+		}
+}
+
+static void not_running(struct call *c)
+{
+	node_lock(c->node);
+	notify_parked_locked(c);
+	node_unlock(c->node);
 }
 
 /* Count, answer, recycle. Counted before the answer: once answered, the caller may exit
@@ -151,6 +167,10 @@ static void finish(struct call *c, struct verdict v)
 		send_resp(c->listener, c->id, 0, 0, SECCOMP_USER_NOTIF_FLAG_CONTINUE);
 	if (counted && log_verbosity)
 		trace(c, &v);
+	/* Only now out of the running list: a lingering copy forked before this point answers
+	 * the call again (harmlessly: the kernel refuses a second answer). */
+	if (c->in_worker)
+		not_running(c);
 	call_free(c);
 }
 
@@ -161,24 +181,18 @@ static struct verdict run_handler(struct call *c)
 	return c->desc->handler(c);
 }
 
-void notify_run(struct call *c)
+void notify_taken_locked(struct call *c)
 {
-	struct node *n = c->node;
-	node_lock(n);
 	c->rnext = running;
 	running = c;
-	node_unlock(n);
+}
+
+void notify_run(struct call *c)
+{
 	c->in_worker = true;
 	struct verdict v = run_handler(c);
-	node_lock(n);
-	for (struct call **p = &running; *p; p = &(*p)->rnext)
-		if (*p == c) {
-			*p = c->rnext;
-			break;
-		}
-	node_unlock(n);
 	if (v.kind == V_PARKED)
-		return;   /* on a slot's waiter list now: requeued when it is filled */
+		return;   /* on a slot's waiter list now (and off the running list): requeued later */
 	if (v.kind == V_DEFER)
 		v = verdict_continue();   /* cannot happen in a worker; never leave a caller waiting */
 	finish(c, v);

@@ -24,11 +24,16 @@ static bool keepable(struct walk *w, uint64_t epoch0)
 	return w->keep && c->node->mut_epoch == epoch0 && inflight_settled(c->job);
 }
 
-/* Park c on a BUSY slot (worker) or ask for a worker (loop thread). */
+void notify_parked_locked(struct call *c);   /* notify.c */
+
+/* Park c on a BUSY slot (worker) or ask for a worker (loop thread). Parking takes the call
+ * off the running list at once, under the lock: the filler may requeue it to another
+ * worker before this one has returned. */
 static enum walk_res wait_for(struct walk *w, struct slot *s)
 {
 	if (!w->c->in_worker)
 		return WALK_MISS;
+	notify_parked_locked(w->c);
 	w->c->next = s->waiters;
 	s->waiters = w->c;
 	return WALK_PARKED;
