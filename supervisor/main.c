@@ -7,6 +7,7 @@
 #include "job.h"
 #include "keeper.h"
 #include "log.h"
+#include "node.h"
 #include "notify.h"
 #include "options.h"
 #include "shim.h"
@@ -86,7 +87,7 @@ static void print_stats(const struct options *o, const char *note)
 		fprintf(out, "collrun: nested under another collrun: its supervisor served this job\n");
 	if (note[0])
 		fprintf(out, "collrun: note: %s\n", note);
-	stats_print(out, &sup.stats, &sup.data, sup.cache.flushes);
+	stats_print(out, &sup.stats, node.data);
 	if (out != stderr)
 		fclose(out);
 	else
@@ -270,7 +271,11 @@ int main(int argc, char **argv)
 	if ((err = supervisor_init(&sup)) < 0)
 		return log_err(err, "cannot set up the supervisor"), EXIT_FAILURE_COLLRUN;
 	sup.passthrough = o.passthrough;
-	sup.data.mode = o.data_mode;
+	node.data->mode = o.data_mode;
+	if (o.max_cache)
+		node.data->max_bytes = o.max_cache;
+	if (o.max_file_size)
+		node.data->max_file_size = o.max_file_size;
 	note_inherited_writers();
 	note_uncached_program(path, note, sizeof note);
 	struct keeper k;
@@ -279,6 +284,7 @@ int main(int argc, char **argv)
 	if ((rc = start(&o, path, &k, &pid, &pidfd)) != 0)
 		return rc;
 	sup.child = pid;
+	job_check_program(&sup, pid);
 	job_install_crash_handlers();
 	siginfo_t si;
 	if ((err = job_supervise(&k, pidfd, sup.listener, &si)) == -ECHILD)

@@ -33,17 +33,20 @@ struct node node = { .lock = PTHREAD_MUTEX_INITIALIZER };
 void notify_run(struct call *c);            /* notify.c: finish a call in a worker */
 void notify_taken_locked(struct call *c);   /* notify.c: it is running now (for fork) */
 
-int node_init(struct node *n, struct data_store *data)
+int node_init(struct node *n)
 {
 	pthread_mutexattr_t a;
 	pthread_mutexattr_init(&a);
 	pthread_mutex_init(&n->lock, &a);
 	pthread_cond_init(&n->pool.cond, NULL);
 	n->pool.max = MAX_WORKERS;
-	n->data = data;
+	n->data = &n->data_store;
+	int err = data_init(n->data);
+	if (err)
+		return err;
 	n->fs_cap = 64;
 	n->fs = calloc(n->fs_cap, sizeof *n->fs);
-	int err = n->fs ? dc_init(&n->dc, MAX_ENTRIES, MAX_KEPT_FDS) : -ENOMEM;
+	err = n->fs ? dc_init(&n->dc, MAX_ENTRIES, MAX_KEPT_FDS) : -ENOMEM;
 	if (err)
 		return err;
 	int fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);

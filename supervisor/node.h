@@ -30,7 +30,8 @@ struct pool {
 struct node {
 	pthread_mutex_t lock;
 	struct dcache dc;
-	struct data_store *data;
+	struct data_store *data;   /* &data_store */
+	struct data_store data_store;
 	struct fsinfo *fs;         /* open-addressed by mnt */
 	size_t fs_cap, fs_n;
 	/* Mount ids that existed when the job first mounted something: file systems mounted
@@ -50,7 +51,7 @@ struct node {
 
 extern struct node node;
 
-int node_init(struct node *n, struct data_store *data);
+int node_init(struct node *n);
 static inline void node_lock(struct node *n) { pthread_mutex_lock(&n->lock); }
 static inline void node_unlock(struct node *n) { pthread_mutex_unlock(&n->lock); }
 

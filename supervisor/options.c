@@ -2,7 +2,9 @@
  * options are never taken for ours ("collrun ls -l" works, "--" is optional). */
 #include "options.h"
 #include "log.h"
+#include <errno.h>
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,8 +26,12 @@ static const char usage[] =
 	"      --print-policy      print the effective rules, each with its origin, and exit\n"
 	"      --explain=PATH      say which rule decides PATH and how, and exit\n"
 	"      --data=HOW          how served opens reach file contents: auto (default: a\n"
-	"                          memfd copy for network and FUSE file systems, the file\n"
-	"                          itself for local ones), memfd (always copy), direct\n"
+	"                          memfd copy for network and FUSE file systems; local files\n"
+	"                          are opened by the kernel), memfd (always copy), direct\n"
+	"                          (never copy)\n"
+	"      --max-cache=SIZE    keep at most SIZE bytes of file copies (default 4G;\n"
+	"                          least recently served go first); K, M, G suffixes\n"
+	"      --max-file-size=SIZE  pass larger files to the kernel, uncopied (default 64M)\n"
 	"      --passthrough       trap and count calls but serve none (for comparisons)\n"
 	"  -v, --verbose           log every decision on standard error (twice: more)\n"
 	"  -h, --help              show this help and exit\n"
@@ -58,15 +64,43 @@ static bool report_ambiguous(const char *arg, const struct option *longopts)
 	return true;
 }
 
+/* "64M" -> 67108864. 0 or -EINVAL. */
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s || s[0] == '-')
+		return -EINVAL;
+	int shift = 0;
+	switch (*end) {
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	case 't': case 'T': shift = 40; end++; break;
+	}
+	if (*end == 'i' && shift)
+		end++;
+	if ((*end == 'b' || *end == 'B') && end[1] == '\0')
+		end++;
+	if (*end || (shift && v > (UINT64_MAX >> shift)))
+		return -EINVAL;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
 int options_parse(int argc, char **argv, struct options *o)
 {
-	enum { OPT_STATS_FILE = 256, OPT_PASSTHROUGH, OPT_DATA, OPT_NO_DEFAULT, OPT_PRINT, OPT_EXPLAIN };
+	enum { OPT_STATS_FILE = 256, OPT_PASSTHROUGH, OPT_DATA, OPT_NO_DEFAULT, OPT_PRINT, OPT_EXPLAIN,
+	       OPT_MAX_CACHE, OPT_MAX_FILE };
 	static const struct option longopts[] = {
 		{ "stats", no_argument, NULL, 's' },
 		{ "stats-file", required_argument, NULL, OPT_STATS_FILE },
 		{ "cache", required_argument, NULL, 'c' },
 		{ "passthrough", no_argument, NULL, OPT_PASSTHROUGH },
 		{ "data", required_argument, NULL, OPT_DATA },
+		{ "max-cache", required_argument, NULL, OPT_MAX_CACHE },
+		{ "max-file-size", required_argument, NULL, OPT_MAX_FILE },
 		{ "policy", required_argument, NULL, 'p' },
 		{ "no-default-policy", no_argument, NULL, OPT_NO_DEFAULT },
 		{ "print-policy", no_argument, NULL, OPT_PRINT },
@@ -107,6 +141,17 @@ int options_parse(int argc, char **argv, struct options *o)
 				return EXIT_USAGE;
 			}
 			break;
+		case OPT_MAX_CACHE:
+		case OPT_MAX_FILE: {
+			uint64_t v;
+			if (parse_size(optarg, &v) < 0) {
+				log_msg("--%s %s: expected a size in bytes, with an optional K, M or G suffix",
+					c == OPT_MAX_CACHE ? "max-cache" : "max-file-size", optarg);
+				return EXIT_USAGE;
+			}
+			*(c == OPT_MAX_CACHE ? &o->max_cache : &o->max_file_size) = v;
+			break;
+		}
 		case 'p': o->policy_files[o->npolicy++] = optarg; break;
 		case OPT_NO_DEFAULT: o->no_default_policy = true; break;
 		case OPT_PRINT: o->print_policy = true; break;

@@ -1,12 +1,15 @@
 /* Command line: what the user asked for, parsed without side effects. */
 #pragma once
 #include <stdbool.h>
+#include <stdint.h>
 
 struct options {
 	bool stats;
 	const char *stats_file;   /* NULL: stderr */
 	bool passthrough;
 	int data_mode;            /* enum data_mode */
+	uint64_t max_cache;       /* --max-cache, bytes; 0: the default */
+	uint64_t max_file_size;   /* --max-file-size, bytes; 0: the default */
 	const char **cache_dirs;  /* --cache DIR, in order */
 	int ncache;
 	const char **policy_files;  /* --policy FILE, in order */

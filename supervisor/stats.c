@@ -6,7 +6,7 @@
 #include "node.h"
 #include <inttypes.h>
 
-void stats_print(FILE *out, const struct stats *s, const struct data_store *d, uint64_t flushes)
+void stats_print(FILE *out, const struct stats *s, const struct data_store *d)
 {
 	struct sys_counts t = { 0 };
 	fprintf(out, "collrun: %-12s %10s %10s %10s %10s %10s\n", "syscall", "trapped", "hits", "fills",
@@ -22,7 +22,6 @@ void stats_print(FILE *out, const struct stats *s, const struct data_store *d, u
 	}
 	fprintf(out, "collrun: %-12s %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64 "\n",
 		"total", t.trapped, t.hits, t.fills, t.passed, t.negative);
-	(void)flushes;   /* there are none: invalidation is by name and by file */
 	if (s->kernel)
 		fprintf(out, "collrun: %" PRIu64 " of the passed opens were of local files the cache had walked to:"
 			" the kernel opened them\n", s->kernel);

@@ -11,10 +11,9 @@ struct stats {
 	struct sys_counts rows[STATS_MAX_ROWS];
 	uint64_t fsops;        /* file-system operations the supervisor made to fill */
 	uint64_t foreign;      /* calls from another ABI (i386, x32), always passed */
-	uint64_t flushes;
 	uint64_t kernel;       /* opens walked from the cache and performed by the kernel */
 };
 
 struct data_store;
 /* The table (like strace -c) and, last, one machine-readable "collrun-stats:" line. */
-void stats_print(FILE *out, const struct stats *s, const struct data_store *d, uint64_t flushes);
+void stats_print(FILE *out, const struct stats *s, const struct data_store *d);

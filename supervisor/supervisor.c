@@ -57,15 +57,22 @@ static int read_creds(pid_t pid, char *out, size_t size)
 
 int supervisor_init(struct job *j)
 {
-	int err = data_init(&j->data);
-	if (!err)
-		err = node_init(&node, &j->data);
+	int err = node_init(&node);
 	if (err)
 		return err;
 	if (read_creds(getpid(), j->creds, sizeof j->creds) < 0)
 		return -EIO;
 	clock_gettime(CLOCK_REALTIME_COARSE, &j->start);
 	return 0;
+}
+
+void job_check_program(struct job *j, pid_t pid)
+{
+	char creds[sizeof j->creds];
+	if (read_creds(pid, creds, sizeof creds) < 0 || strcmp(creds, j->creds) != 0) {
+		log_trace(1, "the program does not run with collrun's credentials: every caller is checked");
+		j->creds_changed = true;
+	}
 }
 
 bool caller_is_like_us(struct job *j, pid_t pid)

@@ -44,15 +44,15 @@ struct job {
 	struct inode_set written;     /* inodes the job opened for writing (guarded by node lock) */
 	struct inflight *inflight;    /* guarded by node lock */
 	size_t ninflight, capinflight;
-	/* TEMPORARY, until main.c moves to job/node accessors: the node's data store lives here. */
-	struct data_store data;
-	struct { uint64_t flushes; } cache;
 };
 
 extern struct job sup;
 
 /* Sets up the job and the node (node.h) it is served by. */
 int supervisor_init(struct job *j);
+/* Once, after the program's exec: if it does not have our credentials, capabilities and
+ * label (an exec may change them), check every caller from now on. */
+void job_check_program(struct job *j, pid_t pid);
 /* Does this caller see the file system exactly as we do (creds, user namespace, label)? */
 bool caller_is_like_us(struct job *j, pid_t pid);
 /* Changed during the job (ctime not older than its start)? */

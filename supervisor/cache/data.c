@@ -279,6 +279,8 @@ struct data_obj *data_insert(struct data_store *d, struct data_obj *o)
 		return have;
 	}
 	data_drop(d, o->dev, o->ino);   /* older versions: handed-out descriptors keep theirs */
+	if ((uint64_t)o->size > d->max_bytes)
+		return NULL;   /* bigger than the whole cache: serve it once, keep nothing */
 	while (d->lru_tail && d->bytes + o->size > d->max_bytes) {
 		unlink_obj(d, d->lru_tail);
 		d->evicted++;

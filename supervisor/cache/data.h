@@ -59,7 +59,8 @@ struct data_obj *data_find(struct data_store *d, const struct stat *st);
 int data_copy(struct data_store *d, int srcfd, const struct stat *st, const char *name,
 	      const struct timespec *since, struct data_obj **out, uint64_t *fsops);
 /* Node lock held: add a copy (dropping older versions of the file, and least recently
- * served copies beyond max_bytes). Returns the stored object (an equal one may exist). */
+ * served copies beyond max_bytes). Returns the stored object (an equal one may exist), or
+ * NULL if o alone is bigger than max_bytes (o is then still the caller's). */
 struct data_obj *data_insert(struct data_store *d, struct data_obj *o);
 void data_release(struct data_obj *o);   /* an object data_insert did not take */
 /* Node lock held: forget every copy of (dev, ino): the job writes it. */

@@ -256,6 +256,14 @@ static int serve_copy(struct walk *w, const struct open_req *o, enum walk_res *r
 			return 0;
 		}
 		struct data_obj *dobj = data_insert(d, k.out);
+		if (!dobj) {   /* over --max-cache by itself: this caller gets it, nobody keeps it */
+			int fd = data_open(d, k.out, (int)o->flags);
+			data_release(k.out);
+			slot_done(w, &ob->open_slot, SLOT_EMPTY, 0);
+			if (fd < 0)
+				*res = WALK_PASS;
+			return fd;
+		}
 		int fd = data_open(d, dobj, (int)o->flags);
 		bool had_exact = ob->flags & OBJ_STAT_EXACT;
 		if (!had_exact) {
