@@ -19,6 +19,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <stdio.h>
@@ -28,7 +29,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define SERVABLE_FLAGS (O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW | KERNEL_O_LARGEFILE)
+#define SERVABLE_FLAGS (O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW | O_DIRECTORY | KERNEL_O_LARGEFILE)
 
 struct open_req {
 	uint64_t flags;
@@ -208,8 +209,11 @@ static int op_copy(int fd, void *ctx)
 	return data_copy(k->d, fd, &k->st, k->name, k->since, &k->out, &k->ops);
 }
 
-/* The memfd copy of the walk's final file: a descriptor for the caller, or -errno of the
- * open (EACCES...), or WALK_* through *res. */
+/* No descriptor: the answer is in *res (never 0, which is a descriptor number). */
+#define NO_FD INT_MIN
+
+/* The memfd copy of the walk's final file: a descriptor for the caller, -errno of the open
+ * (EACCES...), or NO_FD with the walk's answer in *res. */
 static int serve_copy(struct walk *w, const struct open_req *o, enum walk_res *res)
 {
 	struct obj *ob = w->obj;
@@ -219,18 +223,18 @@ static int serve_copy(struct walk *w, const struct open_req *o, enum walk_res *r
 	for (int round = 0; round < 2; round++) {
 		if (!slot_claim(w, &ob->open_slot, res)) {
 			if (*res != WALK_DONE)
-				return 0;
+				return NO_FD;
 			if (ob->open_slot.state == SLOT_ERR)
 				return -ob->open_slot.err;
 			if (ob->open_slot.state != SLOT_OK || !(ob->flags & OBJ_STAT_EXACT)) {
 				*res = WALK_PASS;
-				return 0;
+				return NO_FD;
 			}
 			struct data_obj *dobj = data_find(d, &ob->st);
 			if (dobj) {
 				int fd = data_open(d, dobj, (int)o->flags);
 				if (fd < 0)
-					*res = WALK_PASS;
+					*res = WALK_PASS, fd = NO_FD;
 				return fd;
 			}
 			/* Evicted (--max-cache): copy again. */
@@ -253,7 +257,7 @@ static int serve_copy(struct walk *w, const struct open_req *o, enum walk_res *r
 			slot_done(w, &ob->open_slot, SLOT_EMPTY, 0);
 			data_release(k.out);
 			*res = WALK_PASS;
-			return 0;
+			return NO_FD;
 		}
 		struct data_obj *dobj = data_insert(d, k.out);
 		if (!dobj) {   /* over --max-cache by itself: this caller gets it, nobody keeps it */
@@ -261,7 +265,7 @@ static int serve_copy(struct walk *w, const struct open_req *o, enum walk_res *r
 			data_release(k.out);
 			slot_done(w, &ob->open_slot, SLOT_EMPTY, 0);
 			if (fd < 0)
-				*res = WALK_PASS;
+				*res = WALK_PASS, fd = NO_FD;
 			return fd;
 		}
 		int fd = data_open(d, dobj, (int)o->flags);
@@ -275,11 +279,45 @@ static int serve_copy(struct walk *w, const struct open_req *o, enum walk_res *r
 		if (!had_exact && ob->open_slot.state != SLOT_OK)
 			ob->flags &= ~OBJ_STAT_EXACT;
 		if (fd < 0)
-			*res = WALK_PASS;
+			*res = WALK_PASS, fd = NO_FD;
 		return fd;
 	}
 	*res = WALK_PASS;
-	return 0;
+	return NO_FD;
+}
+
+struct reopen_op { int flags; int fd; };
+
+static int op_reopen(int fd, void *ctx)
+{
+	struct reopen_op *k = ctx;
+	char name[32];
+	snprintf(name, sizeof name, "/proc/self/fd/%d", fd);
+	/* Through the descriptor the walk found: no path walk on the file system, the same
+	 * file, and the permission check a native open makes. (Without O_NOFOLLOW: that would
+	 * refuse the magic link itself; the walk already applied it.) */
+	k->fd = open(name, (k->flags & ~O_NOFOLLOW) | O_CLOEXEC | O_NOCTTY);
+	return k->fd < 0 ? -errno : 0;
+}
+
+/* Worker, lock held: open the walk's final file (a directory, or a file that is not
+ * copied) with the caller's flags from the cache's descriptors, without walking its path
+ * again on the file system. A descriptor, -errno of the open, or NO_FD with *res. */
+static int open_from_walk(struct walk *w, const struct open_req *o, enum walk_res *res)
+{
+	*res = WALK_DONE;
+	if (!w->c->in_worker) {
+		*res = WALK_MISS;
+		return NO_FD;
+	}
+	w->filled = true;
+	struct reopen_op k = { (int)o->flags, -1 };
+	int err = slot_fill(w, op_reopen, &k);
+	if (err == -ESTALE || (err && !cacheable_errno(-err))) {
+		*res = WALK_PASS;   /* the name changed meanwhile, or an error of the moment */
+		return NO_FD;
+	}
+	return err ? err : k.fd;
 }
 
 static struct verdict serve_open(struct call *c, int dirfd, uint64_t path, const struct open_req *o)
@@ -324,20 +362,37 @@ static struct verdict serve_open(struct call *c, int dirfd, uint64_t path, const
 	bool kernel = false;
 	if (r == WALK_DONE && !walk_answerable(&w))
 		r = WALK_PASS;
+	struct fsinfo *fs = r == WALK_DONE && !w.err ? node_fs(c->node, w.obj->id.mnt) : NULL;
+	bool local = fs && fs_is_local(fs->type);
 	if (r == WALK_DONE && w.err)
 		err = w.err;
-	else if (r == WALK_DONE && S_ISLNK(w.obj->mode))
-		err = ELOOP;   /* O_NOFOLLOW on a link */
-	else if (r == WALK_DONE && !S_ISREG(w.obj->mode))
-		r = WALK_PASS;   /* directories, devices, fifos: the kernel */
+	else if (r == WALK_DONE && S_ISLNK(w.obj->mode)) {
+		if (o->flags & O_DIRECTORY)
+			r = WALK_PASS;   /* O_NOFOLLOW|O_DIRECTORY on a link: the kernel's answer */
+		else
+			err = ELOOP;     /* O_NOFOLLOW on a link */
+	} else if (r == WALK_DONE && (o->flags & O_DIRECTORY) && !S_ISDIR(w.obj->mode))
+		err = ENOTDIR;
+	else if (r == WALK_DONE && S_ISDIR(w.obj->mode)) {
+		/* Python lists every directory it imports from: on a network file system, open it
+		 * from the cache's own descriptor (no walk); a local one the kernel opens. */
+		if (local)
+			r = WALK_PASS, kernel = true;
+		else if ((fd = open_from_walk(&w, o, &r)) < 0)
+			err = fd == NO_FD ? 0 : -fd, fd = -1;
+	} else if (r == WALK_DONE && !S_ISREG(w.obj->mode))
+		r = WALK_PASS;   /* devices, fifos, sockets: the kernel */
 	else if (r == WALK_DONE) {
-		struct fsinfo *fs = node_fs(c->node, w.obj->id.mnt);
-		if (!data_wants_copy(c->node->data, fs && fs_is_local(fs->type)))
+		if (local && !data_wants_copy(c->node->data, local))
 			r = WALK_PASS, kernel = true;   /* the kernel opens it: exactly native */
-		else {
+		else if (!data_wants_copy(c->node->data, local)) {
+			/* --data=direct on a network file system: the file itself, without a walk */
+			if ((fd = open_from_walk(&w, o, &r)) < 0)
+				err = fd == NO_FD ? 0 : -fd, fd = -1;
+		} else {
 			fd = serve_copy(&w, o, &r);
 			if (fd < 0) {
-				err = -fd;
+				err = fd == NO_FD ? 0 : -fd;
 				fd = -1;
 			}
 		}
