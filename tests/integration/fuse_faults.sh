@@ -114,7 +114,11 @@ stall_side() {   # stall_side native|collrun: writes $S/stall.SIDE (verdicts + j
     fi
   } >"$v"
   gate "$M" open
-  if ! gone "$job" "$HANG"; then echo "job still running after the gate opened" >>"$v"; kill -9 "$job" 2>/dev/null; fi
+  if ! grep -q '^B answered while A was held: yes' "$v"; then
+    kill_with "$CTL/"                          # verdict given; nothing more to wait for
+  elif ! gone "$job" "$HANG"; then
+    echo "job still running ${HANG}s after the gate opened" >>"$v"
+  fi
   kill_with "$CTL/"
   cat "$v.job" >>"$v"
 }
@@ -131,7 +135,8 @@ term_side() {   # term_side native|collrun: SIGTERM the launcher (sh, or collrun
   settle_clock
   [ "$1" = collrun ] && pre=("$COLLRUN" "${CR_OPTS[@]}" --)
   gate "$M" close
-  "${pre[@]}" sh -c "echo \$\$ >'$CTL/pid'; exec cat '$M/a'" >"$v.out" 2>&1 &
+  # SIGTERM at its default action whatever this script inherited
+  env --default-signal=TERM "${pre[@]}" sh -c "echo \$\$ >'$CTL/pid'; exec cat '$M/a'" >"$v.out" 2>&1 &
   top=$!
   pid=$(timeout "$HANG" cat "$CTL/pid")
   { gate_held "$M" && echo "open held at the gate: yes" || echo "open held at the gate: no"

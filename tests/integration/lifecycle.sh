@@ -10,8 +10,17 @@
 need_collrun
 TR=$S/tree; mkdir -p "$TR"; chmod 0755 "$S" "$TR"
 printf 'cached contents\n' >"$TR/file"
-trap 'kill_with "$S/"' EXIT
-trap '' PIPE
+PIDS=()                     # every pid a job reported: killed at exit if still one of ours
+reap() {
+  local p c
+  kill_with "$S/"
+  for p in "${PIDS[@]}"; do
+    c=$(tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline") || continue
+    [[ $c == "sleep 1000 " || $c == *"$S/"* ]] && kill -9 "$p" 2>/dev/null
+  done
+  return 0
+}
+trap reap EXIT
 
 # killed_job NAME PROGRAM... — start `collrun --cache=TREE -- PROGRAM...`; PROGRAM writes the
 # pid to watch into $S/NAME.fifo. Then kill -9 collrun; PASS NAME if that pid is gone too.
@@ -22,6 +31,7 @@ killed_job() {
   "$COLLRUN" --cache="$TR" -- "$@" </dev/null >"$S/$name.out" 2>"$S/$name.err" &
   cr=$!
   pid=$(timeout "$HANG" cat "$fifo")
+  PIDS+=("$pid")
   if [ -z "$pid" ] || ! alive "$pid"; then
     fail "$name" "the job never reported its pid (collrun: $(head -1 "$S/$name.err"))"; kill -9 "$cr" 2>/dev/null; return
   fi
