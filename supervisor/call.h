@@ -90,6 +90,10 @@ struct verdict {
 	int64_t val;
 	int fd;                /* V_ADDFD: our descriptor, closed by the loop */
 	unsigned fd_flags;     /* V_ADDFD: O_CLOEXEC or 0 */
+	/* V_ADDFD: the descriptor is the file itself (not a memfd copy): close ours before the
+	 * caller runs, so that its close is the last one, as natively (release-time work: a
+	 * flush, lock and lease release, ext4's allocation on close, NFS close-to-open). */
+	bool last_close_theirs;
 };
 
 static inline struct verdict verdict_continue(void) { return (struct verdict){ .kind = V_CONTINUE, .fd = -1 }; }

@@ -141,11 +141,14 @@ static void finish(struct call *c, struct verdict v)
 	if (counted)
 		count(c, &v);
 	if (v.kind == V_ADDFD) {
-		struct seccomp_notif_addfd add = { .id = c->id, .flags = SECCOMP_ADDFD_FLAG_SEND,
-						   .srcfd = v.fd, .newfd = 0, .newfd_flags = v.fd_flags };
+		struct seccomp_notif_addfd add = { .id = c->id, .srcfd = v.fd, .newfd = 0,
+						   .newfd_flags = v.fd_flags,
+						   .flags = v.last_close_theirs ? 0 : SECCOMP_ADDFD_FLAG_SEND };
 		int r = ioctl(c->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add);
 		int err = errno;
 		close(v.fd);
+		if (r >= 0 && v.last_close_theirs)
+			v = verdict_return(r);   /* installed; answered below, ours closed first */
 		if (r < 0 && err != ENOENT && err != EINPROGRESS) {
 			/* EMFILE and the like: the caller's own limit, which the kernel's open would
 			 * have hit too. Never fall back to opening something else. */

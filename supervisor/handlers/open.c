@@ -170,7 +170,9 @@ static struct verdict open_for_caller(struct call *c, const struct open_req *o, 
 		c->node->mut_epoch++;   /* done: fills that began before may have seen the old state */
 		node_unlock(c->node);
 	}
-	return verdict_addfd(fd, o->flags & O_CLOEXEC);
+	struct verdict v = verdict_addfd(fd, o->flags & O_CLOEXEC);
+	v.last_close_theirs = true;
+	return v;
 }
 
 /* A write open we cannot perform ourselves (another root, other credentials, a /proc or
@@ -359,7 +361,7 @@ static struct verdict serve_open(struct call *c, int dirfd, uint64_t path, const
 	node_lock(c->node);
 	enum walk_res r = walk(&w);
 	int fd = -1, err = 0;
-	bool kernel = false;
+	bool kernel = false, copied = false;
 	if (r == WALK_DONE && !walk_answerable(&w))
 		r = WALK_PASS;
 	struct fsinfo *fs = r == WALK_DONE && !w.err ? node_fs(c->node, w.obj->id.mnt) : NULL;
@@ -391,6 +393,7 @@ static struct verdict serve_open(struct call *c, int dirfd, uint64_t path, const
 				err = fd == NO_FD ? 0 : -fd, fd = -1;
 		} else {
 			fd = serve_copy(&w, o, &r);
+			copied = true;
 			if (fd < 0) {
 				err = fd == NO_FD ? 0 : -fd;
 				fd = -1;
@@ -412,7 +415,9 @@ static struct verdict serve_open(struct call *c, int dirfd, uint64_t path, const
 	}
 	if (err)
 		return verdict_return(-err);
-	return verdict_addfd(fd, o->flags & O_CLOEXEC);
+	struct verdict v = verdict_addfd(fd, o->flags & O_CLOEXEC);
+	v.last_close_theirs = !copied;   /* the file itself: its last close must be the caller's */
+	return v;
 }
 
 struct verdict h_open(struct call *c)
