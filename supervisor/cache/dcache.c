@@ -17,7 +17,9 @@ int dc_init(struct dcache *dc, size_t max_entries, size_t max_fds)
 
 uint64_t dc_name_hash(const struct obj *dir, const char *name, size_t len)
 {
-	uint64_t h = 1469598103934665603ull ^ (uint64_t)(uintptr_t)dir;
+	/* Keyed by what the directory is, not where it sits in our memory: an edge means
+	 * (directory identity, name) and could be sent to another supervisor as such. */
+	uint64_t h = 1469598103934665603ull ^ dc_ihash(dir->id.dev, dir->id.ino) ^ (dir->id.mnt * 0x100000001B3ull);
 	for (size_t i = 0; i < len; i++)
 		h = (h ^ (unsigned char)name[i]) * 1099511628211ull;
 	return h;
