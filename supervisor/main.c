@@ -272,9 +272,9 @@ int main(int argc, char **argv)
 		return log_err(err, "cannot set up the supervisor"), EXIT_FAILURE_COLLRUN;
 	sup.passthrough = o.passthrough;
 	node.data->mode = o.data_mode;
-	if (o.max_cache)
+	if (o.max_cache_set)
 		node.data->max_bytes = o.max_cache;
-	if (o.max_file_size)
+	if (o.max_file_size_set)
 		node.data->max_file_size = o.max_file_size;
 	note_inherited_writers();
 	note_uncached_program(path, note, sizeof note);

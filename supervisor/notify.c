@@ -85,7 +85,7 @@ static void call_free(struct call *c)
 	node_unlock(c->node);
 }
 
-static void trace(const struct call *c, const struct verdict *v)
+static void trace(const struct call *c, const struct verdict *v, bool gave_fd)
 {
 	static const char *const how[] = { "pass", "hit", "fill", "kernel" };
 	const char *name = c->desc->name, *p = c->path[0] ? c->path : c->raw;
@@ -95,6 +95,8 @@ static void trace(const struct call *c, const struct verdict *v)
 		log_trace(1, "[%d] %s %s -> pass", (int)c->pid, name, p);
 	else if (v->kind == V_ADDFD)
 		log_trace(1, "[%d] %s %s -> fd (%s)", (int)c->pid, name, p, how[c->outcome]);
+	else if (gave_fd)
+		log_trace(1, "[%d] %s %s -> fd %lld (%s)", (int)c->pid, name, p, (long long)v->val, how[c->outcome]);
 	else if (v->val < 0)
 		log_trace(1, "[%d] %s %s -> %s (%s)", (int)c->pid, name, p, strerrorname_np(-v->val), how[c->outcome]);
 	else
@@ -137,7 +139,7 @@ static void not_running(struct call *c)
  * and collrun print its statistics while this thread has not counted yet. */
 static void finish(struct call *c, struct verdict v)
 {
-	bool counted = c->desc && !c->foreign;
+	bool counted = c->desc && !c->foreign, gave_fd = false;
 	if (counted)
 		count(c, &v);
 	if (v.kind == V_ADDFD) {
@@ -147,8 +149,10 @@ static void finish(struct call *c, struct verdict v)
 		int r = ioctl(c->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add);
 		int err = errno;
 		close(v.fd);
-		if (r >= 0 && v.last_close_theirs)
+		if (r >= 0 && v.last_close_theirs) {
 			v = verdict_return(r);   /* installed; answered below, ours closed first */
+			gave_fd = true;
+		}
 		if (r < 0 && err != ENOENT && err != EINPROGRESS) {
 			/* EMFILE and the like: the caller's own limit, which the kernel's open would
 			 * have hit too. Never fall back to opening something else. */
@@ -169,7 +173,7 @@ static void finish(struct call *c, struct verdict v)
 	else if (v.kind == V_CONTINUE)
 		send_resp(c->listener, c->id, 0, 0, SECCOMP_USER_NOTIF_FLAG_CONTINUE);
 	if (counted && log_verbosity)
-		trace(c, &v);
+		trace(c, &v, gave_fd);
 	/* Only now out of the running list: a lingering copy forked before this point answers
 	 * the call again (harmlessly: the kernel refuses a second answer). */
 	if (c->in_worker)
@@ -177,8 +181,23 @@ static void finish(struct call *c, struct verdict v)
 	call_free(c);
 }
 
+/* A call of the i386 or x32 ABI, by the native row of the same meaning: opens only mark
+ * what they write; lookups are never served; the rest as natively. */
+static struct verdict foreign_handler(struct call *c)
+{
+	const struct syscall_desc *d = c->desc;
+	if (d->handler == h_open || d->handler == h_openat || d->handler == h_openat2 || d->handler == h_creat)
+		return h_open_foreign(c);
+	if (d->group == GROUP_LOOKUP)
+		return verdict_continue();
+	struct verdict v = d->handler(c);
+	return v.kind == V_DEFER ? v : verdict_continue();
+}
+
 static struct verdict run_handler(struct call *c)
 {
+	if (c->foreign)
+		return foreign_handler(c);
 	if (c->job->passthrough && c->desc->group == GROUP_LOOKUP)
 		return verdict_continue();
 	return c->desc->handler(c);
@@ -214,13 +233,11 @@ static struct verdict foreign_call(struct call *c, const struct seccomp_notif *n
 	if (!d) {
 		/* A trapped call we cannot name: never answer anything again rather than wrongly. */
 		c->job->pass_all = true;
-	} else if (d->group != GROUP_LOOKUP && d->handler) {
+	} else {
 		c->nr = d->nr;   /* the native row's meaning; c->sysno keeps the real number */
 		c->desc = d;
 		c->foreign = true;
-		v = d->handler(c);
-		if (v.kind != V_CONTINUE && v.kind != V_DEFER)
-			v = verdict_continue();
+		v = foreign_handler(c);
 	}
 	log_trace(1, "[%d] %s (foreign ABI) -> pass", (int)n->pid, name ? name : "?");
 	free(name);

@@ -30,10 +30,11 @@ static const char usage[] =
 	"                          are opened by the kernel), memfd (always copy), direct\n"
 	"                          (never copy)\n"
 	"      --max-cache=SIZE    keep at most SIZE bytes of file copies (default 4G;\n"
-	"                          least recently served go first); K, M, G suffixes\n"
+	"                          least recently served go first; 0: keep none); K, M,\n"
+	"                          G or T suffixes\n"
 	"      --max-file-size=SIZE  pass larger files to the kernel, uncopied (default 64M)\n"
 	"      --passthrough       trap and count calls but serve none (for comparisons)\n"
-	"  -v, --verbose           log every decision on standard error (twice: more)\n"
+	"  -v, --verbose           log every decision on standard error\n"
 	"  -h, --help              show this help and exit\n"
 	"  -V, --version           show the version and exit\n"
 	"\n"
@@ -145,11 +146,14 @@ int options_parse(int argc, char **argv, struct options *o)
 		case OPT_MAX_FILE: {
 			uint64_t v;
 			if (parse_size(optarg, &v) < 0) {
-				log_msg("--%s %s: expected a size in bytes, with an optional K, M or G suffix",
+				log_msg("--%s %s: expected a size in bytes, with an optional K, M, G or T suffix",
 					c == OPT_MAX_CACHE ? "max-cache" : "max-file-size", optarg);
 				return EXIT_USAGE;
 			}
-			*(c == OPT_MAX_CACHE ? &o->max_cache : &o->max_file_size) = v;
+			if (c == OPT_MAX_CACHE)
+				o->max_cache = v, o->max_cache_set = true;
+			else
+				o->max_file_size = v, o->max_file_size_set = true;
 			break;
 		}
 		case 'p': o->policy_files[o->npolicy++] = optarg; break;

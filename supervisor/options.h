@@ -8,8 +8,9 @@ struct options {
 	const char *stats_file;   /* NULL: stderr */
 	bool passthrough;
 	int data_mode;            /* enum data_mode */
-	uint64_t max_cache;       /* --max-cache, bytes; 0: the default */
-	uint64_t max_file_size;   /* --max-file-size, bytes; 0: the default */
+	uint64_t max_cache;       /* --max-cache, bytes (if max_cache_set) */
+	uint64_t max_file_size;   /* --max-file-size, bytes (if max_file_size_set) */
+	bool max_cache_set, max_file_size_set;
 	const char **cache_dirs;  /* --cache DIR, in order */
 	int ncache;
 	const char **policy_files;  /* --policy FILE, in order */

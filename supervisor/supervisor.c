@@ -62,6 +62,11 @@ int supervisor_init(struct job *j)
 		return err;
 	if (read_creds(getpid(), j->creds, sizeof j->creds) < 0)
 		return -EIO;
+	/* Where an LSM labels processes (AppArmor, SELinux, Smack), any exec may change what
+	 * a process may open (a profile transition), and execve is not trapped (the loop is not
+	 * yet serving when the program's own exec runs): check every caller's label. */
+	if (strstr(j->creds, "\nlabel:"))
+		j->creds_changed = true;
 	clock_gettime(CLOCK_REALTIME_COARSE, &j->start);
 	return 0;
 }

@@ -7,8 +7,6 @@
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <string.h>
-#include <fcntl.h>
-#include <unistd.h>
 
 #define ROW(n, g, h, ...)     { .name = #n, .nr = SYS_##n, .group = g, .handler = h, __VA_ARGS__ }
 #define LOOKUP(n, h)          ROW(n, GROUP_LOOKUP, h, .cond = TRAP_ALWAYS)
@@ -48,8 +46,6 @@ const struct syscall_desc syscall_table[] = {
 	MUTATE(fchmod), MUTATE(fchown), MUTATE(fsetxattr), MUTATE(fremovexattr),
 	MUTATE(mount), MUTATE(umount2),
 	ROW(landlock_restrict_self, GROUP_CREDS, h_landlock, .cond = TRAP_ALWAYS),
-	ROW(execve, GROUP_CREDS, h_exec, .cond = TRAP_ALWAYS, .only_with_lsm = true),
-	ROW(execveat, GROUP_CREDS, h_exec, .cond = TRAP_ALWAYS, .only_with_lsm = true),
 
 	CREDS(setuid), CREDS(setgid), CREDS(setreuid), CREDS(setregid),
 	CREDS(setresuid), CREDS(setresgid), CREDS(setfsuid), CREDS(setfsgid),
@@ -102,26 +98,7 @@ const struct syscall_desc *syscall_lookup_foreign(const char *name)
 	return syscall_lookup_name(name);
 }
 
-/* An LSM that labels processes shows the label in /proc/self/attr/current; an exec may
- * then change what the program may open (AppArmor, SELinux, Smack transitions). */
-static bool lsm_labels(void)
-{
-	static int known = -1;
-	if (known < 0) {
-		char buf[256];
-		int fd = open("/proc/self/attr/current", O_RDONLY | O_CLOEXEC);
-		known = fd >= 0 && read(fd, buf, sizeof buf) > 0;
-		if (fd >= 0)
-			close(fd);
-	}
-	return known;
-}
-
 bool syscall_row_wanted(const struct syscall_desc *d, bool redirects)
 {
-	if (d->only_for_redirects && !redirects)
-		return false;
-	if (d->only_with_lsm && !lsm_labels())
-		return false;
-	return true;
+	return !d->only_for_redirects || redirects;
 }

@@ -30,7 +30,6 @@ struct syscall_desc {
 	int cond_arg;
 	unsigned long cond_mask;
 	bool only_for_redirects;   /* trapped only when the policy redirects paths */
-	bool only_with_lsm;        /* trapped only where an LSM labels processes */
 };
 
 /* Should the filter trap this row? (redirects: the policy has redirect/library rules) */

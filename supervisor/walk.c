@@ -600,19 +600,7 @@ void walk_done(struct walk *w)
 	w->fd = -1;
 	for (struct obj *o = w->temps, *next; o; o = next) {
 		next = o->hnext;
-		free(o->phys);
-		free(o->target);
-		if (o->fd >= 0)
-			close(o->fd);
-		for (struct statx_item *i = o->statx, *k; i; i = k) {
-			k = i->next;
-			free(i);
-		}
-		for (struct access_item *i = o->access, *k; i; i = k) {
-			k = i->next;
-			free(i);
-		}
-		free(o);
+		obj_free(o);
 	}
 	w->temps = NULL;
 }

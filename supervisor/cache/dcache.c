@@ -246,7 +246,7 @@ struct access_item *obj_access(struct obj *o, int mode, int flags)
 	return i;
 }
 
-static void obj_free(struct obj *o)
+void obj_free(struct obj *o)
 {
 	free(o->phys);
 	free(o->target);

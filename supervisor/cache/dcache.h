@@ -131,6 +131,9 @@ void dc_drop_fds(struct dcache *dc);
 void listing_set(struct listing *l, char **names, size_t n);
 bool listing_has(const struct listing *l, const char *name, size_t len);
 
+/* Free an obj that is in no table (a walk's temporary). */
+void obj_free(struct obj *o);
+
 /* Item of obj for these parameters, created empty (NULL: out of memory). */
 struct statx_item *obj_statx(struct obj *o, unsigned flags, unsigned mask);
 struct access_item *obj_access(struct obj *o, int mode, int flags);

@@ -24,8 +24,12 @@ static bool keepable_access_err(int err)
 	return err == EACCES || err == EROFS || err == ETXTBSY || err == EPERM;
 }
 
-static enum walk_res final_access(struct walk *w, int mode, int flags, int *res)
+struct access_want { int mode, flags, res; };
+
+static enum walk_res final_access(struct walk *w, void *ctx)
 {
+	struct access_want *a = ctx;
+	int mode = a->mode, flags = a->flags, *res = &a->res;
 	struct access_item *i = obj_access(w->obj, mode, flags & AT_EACCESS);
 	if (!i)
 		return WALK_PASS;
@@ -65,22 +69,11 @@ static struct verdict serve_access(struct call *c, int dirfd, uint64_t path, int
 		err = syscall(SYS_faccessat2, AT_FDCWD, c->target, mode, flags) < 0 ? errno : 0;
 		return verdict_return(-err);
 	}
-	struct walk w;
-	walk_init(&w, c, !(flags & AT_SYMLINK_NOFOLLOW));
-	node_lock(c->node);
-	enum walk_res r = walk(&w);
-	if (r == WALK_DONE && !walk_answerable(&w))
-		r = WALK_PASS;
-	if (r == WALK_DONE)
-		err = w.err;
-	if (r == WALK_DONE && !w.err)
-		r = final_access(&w, mode, flags, &err);
-	c->outcome = w.filled ? OUT_FILL : OUT_HIT;
-	walk_done(&w);
-	node_unlock(c->node);
+	struct access_want want = { mode, flags, 0 };
+	enum walk_res r = cached_lookup(c, !(flags & AT_SYMLINK_NOFOLLOW), final_access, &want, &err);
 	if (r != WALK_DONE)
 		return walk_verdict(c, r);
-	return verdict_return(-err);
+	return verdict_return(-(err ? err : want.res));
 }
 
 struct verdict h_access(struct call *c)

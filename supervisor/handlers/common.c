@@ -247,6 +247,23 @@ bool walk_answerable(struct walk *w)
 	return policy_decide(&c->job->policy, w->phys, &d, buf, sizeof buf) == POL_CACHE;
 }
 
+enum walk_res cached_lookup(struct call *c, bool follow, final_fn final, void *ctx, int *err)
+{
+	struct walk w;
+	walk_init(&w, c, follow);
+	node_lock(c->node);
+	enum walk_res r = walk(&w);
+	if (r == WALK_DONE && !walk_answerable(&w))
+		r = WALK_PASS;
+	if (r == WALK_DONE && !w.err && final)
+		r = final(&w, ctx);
+	*err = w.err;
+	c->outcome = w.filled ? OUT_FILL : OUT_HIT;
+	walk_done(&w);
+	node_unlock(c->node);
+	return r;
+}
+
 struct verdict walk_verdict(struct call *c, enum walk_res r)
 {
 	switch (r) {

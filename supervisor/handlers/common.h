@@ -52,5 +52,12 @@ static inline void walk_init(struct walk *w, struct call *c, bool follow)
 /* After walk(): is the answer one collrun may give from the cache? (The final place must
  * be in a cached tree by policy, and the file must not be one that changes.) */
 bool walk_answerable(struct walk *w);
+/* The walk a look-up handler makes, start to end: walk c->lookup (following a final
+ * symlink or not) under the node lock, check the answer may come from the cache, and if
+ * the walk found a file, run final(w, ctx) on it (reading or filling the slot the call
+ * needs, copying the answer out). Sets c->outcome; *err is the walk's errno (0 when it
+ * found the file). WALK_DONE: answer with *err or what final copied; else walk_verdict(). */
+typedef enum walk_res (*final_fn)(struct walk *w, void *ctx);
+enum walk_res cached_lookup(struct call *c, bool follow, final_fn final, void *ctx, int *err);
 /* Turn a walk result other than DONE into the handler's verdict. */
 struct verdict walk_verdict(struct call *c, enum walk_res r);

@@ -26,4 +26,4 @@ struct verdict h_creds(struct call *c);
 struct verdict h_namespace(struct call *c);
 struct verdict h_clone3(struct call *c);
 struct verdict h_landlock(struct call *c);
-struct verdict h_exec(struct call *c);
+struct verdict h_open_foreign(struct call *c);

@@ -55,7 +55,7 @@ static const struct mut_spec specs[] = {
 	{ SYS_utime, -1, -1, { P(-1, 0, MUT_ATTR, FOLLOW), NONE } },
 	{ SYS_utimes, -1, -1, { P(-1, 0, MUT_ATTR, FOLLOW), NONE } },
 	{ SYS_utimensat, 3, 0, { P(0, 1, MUT_ATTR, FOLLOW_UNLESS_NOFOLLOW), NONE } },
-	{ SYS_futimesat, -1, -1, { P(0, 1, MUT_ATTR, FOLLOW), NONE } },
+	{ SYS_futimesat, -1, 0, { P(0, 1, MUT_ATTR, FOLLOW), NONE } },   /* NULL path: fd's file */
 	{ SYS_setxattr, -1, -1, { P(-1, 0, MUT_ATTR, FOLLOW), NONE } },
 	{ SYS_lsetxattr, -1, -1, { P(-1, 0, MUT_ATTR, NOFOLLOW), NONE } },
 	{ SYS_removexattr, -1, -1, { P(-1, 0, MUT_ATTR, FOLLOW), NONE } },
@@ -198,12 +198,5 @@ struct verdict h_landlock(struct call *c)
 	if (!c->job->pass_all)
 		log_trace(1, "[%d] landlock_restrict_self: every later call goes to the kernel", (int)c->pid);
 	c->job->pass_all = true;
-	return verdict_continue();
-}
-
-/* An exec may change the LSM label (trapped only where there is one). */
-struct verdict h_exec(struct call *c)
-{
-	c->job->creds_changed = true;
 	return verdict_continue();
 }

@@ -450,3 +450,37 @@ struct verdict h_openat2(struct call *c)
 	struct open_req o = { .flags = how.flags, .mode = how.mode, .resolve = how.resolve, .two = true };
 	return serve_open(c, dirfd_arg(c->args[0]), c->args[1], &o);
 }
+
+/* An open made through the i386 or x32 ABI: never served (the kernel opens with the
+ * caller's own ABI rules, O_LARGEFILE among them); one that may write marks what it
+ * writes first, as any other write we pass on. */
+struct verdict h_open_foreign(struct call *c)
+{
+	struct open_req o = { 0 };
+	int dirfd = AT_FDCWD;
+	uint64_t path = c->args[0];
+	struct open_how how;
+	switch (c->nr) {
+	case SYS_open: o.flags = (uint32_t)c->args[1]; break;
+	case SYS_creat: o.flags = O_CREAT | O_WRONLY | O_TRUNC; break;
+	case SYS_openat: dirfd = dirfd_arg(c->args[0]), path = c->args[1], o.flags = (uint32_t)c->args[2]; break;
+	case SYS_openat2:
+		if (c->args[3] != sizeof how || tracee_read(c->pid, c->args[2], &how, sizeof how) < 0)
+			return verdict_continue();
+		dirfd = dirfd_arg(c->args[0]), path = c->args[1], o.flags = how.flags;
+		break;
+	default:
+		return verdict_continue();
+	}
+	if (!may_write(o.flags))
+		return verdict_continue();
+	int routed = route_call(c, dirfd, path);
+	if (routed == 0)
+		return verdict_defer();
+	if (routed < 0 || (c->path[0] && harmless_device(c->path))) {
+		if (routed < 0)
+			mutation_passed(c);
+		return verdict_continue();
+	}
+	return write_passed(c, &o);
+}

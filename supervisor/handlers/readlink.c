@@ -7,6 +7,19 @@
 #include <string.h>
 #include <unistd.h>
 
+/* The link body of the walk's final file (not followed), or EINVAL for any other file. */
+static enum walk_res final_link(struct walk *w, void *ctx)
+{
+	struct call *c = w->c;
+	if (!S_ISLNK(w->obj->mode)) {
+		*(int *)ctx = EINVAL;
+		return WALK_DONE;
+	}
+	c->ans_len = w->obj->tlen;
+	memcpy(c->ans.link, w->obj->target, w->obj->tlen);
+	return WALK_DONE;
+}
+
 static struct verdict serve_readlink(struct call *c, int dirfd, uint64_t path, uint64_t buf, int bufsiz)
 {
 	if (bufsiz <= 0)
@@ -23,26 +36,13 @@ static struct verdict serve_readlink(struct call *c, int dirfd, uint64_t path, u
 			return verdict_return(-errno);
 		len = n;
 	} else {
-		struct walk w;
-		walk_init(&w, c, false);
-		node_lock(c->node);
-		enum walk_res r = walk(&w);
-		if (r == WALK_DONE && !walk_answerable(&w))
-			r = WALK_PASS;
-		if (r == WALK_DONE) {
-			err = w.err;
-			if (!err && !S_ISLNK(w.obj->mode))
-				err = EINVAL;
-			else if (!err) {
-				len = w.obj->tlen;
-				memcpy(c->ans.link, w.obj->target, len);
-			}
-		}
-		c->outcome = w.filled ? OUT_FILL : OUT_HIT;
-		walk_done(&w);
-		node_unlock(c->node);
+		int notlink = 0;
+		enum walk_res r = cached_lookup(c, false, final_link, &notlink, &err);
 		if (r != WALK_DONE)
 			return walk_verdict(c, r);
+		if (!err)
+			err = notlink;
+		len = c->ans_len;
 	}
 	if (err)
 		return verdict_return(-err);

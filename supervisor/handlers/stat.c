@@ -16,8 +16,9 @@ static int op_fstat(int fd, void *st)
 }
 
 /* The exact stat of the walk's final file into c->ans.st: from the cache, or filled. */
-static enum walk_res final_stat(struct walk *w)
+static enum walk_res final_stat(struct walk *w, void *unused)
 {
+	(void)unused;
 	struct obj *o = w->obj;
 	struct call *c = w->c;
 	enum walk_res r;
@@ -62,18 +63,7 @@ static struct verdict serve_stat(struct call *c, int dirfd, uint64_t path, uint6
 		c->outcome = OUT_FILL;
 		err = live_fstatat(c, nofollow);
 	} else {
-		struct walk w;
-		walk_init(&w, c, !nofollow);
-		node_lock(c->node);
-		enum walk_res r = walk(&w);
-		if (r == WALK_DONE && !walk_answerable(&w))
-			r = WALK_PASS;
-		if (r == WALK_DONE && !w.err)
-			r = final_stat(&w);
-		err = w.err;
-		c->outcome = w.filled ? OUT_FILL : OUT_HIT;
-		walk_done(&w);
-		node_unlock(c->node);
+		enum walk_res r = cached_lookup(c, !nofollow, final_stat, NULL, &err);
 		if (r != WALK_DONE)
 			return walk_verdict(c, r);
 	}
@@ -112,8 +102,10 @@ static int op_statx(int fd, void *ctx)
 		       s->mask, s->sx) < 0 ? -errno : 0;
 }
 
-static enum walk_res final_statx(struct walk *w, unsigned flags, unsigned mask)
+static enum walk_res final_statx(struct walk *w, void *ctx)
 {
+	const struct statx_op *want = ctx;
+	unsigned flags = want->flags, mask = want->mask;
 	struct obj *o = w->obj;
 	struct call *c = w->c;
 	/* The item is per sync mode and mask: what statx reports depends on what was asked. */
@@ -153,18 +145,8 @@ struct verdict h_statx(struct call *c)
 		c->outcome = OUT_FILL;
 		err = syscall(SYS_statx, AT_FDCWD, c->target, flags, mask, &c->ans.sx) < 0 ? errno : 0;
 	} else {
-		struct walk w;
-		walk_init(&w, c, !(flags & AT_SYMLINK_NOFOLLOW));
-		node_lock(c->node);
-		enum walk_res r = walk(&w);
-		if (r == WALK_DONE && !walk_answerable(&w))
-			r = WALK_PASS;
-		if (r == WALK_DONE && !w.err)
-			r = final_statx(&w, flags, mask);
-		err = w.err;
-		c->outcome = w.filled ? OUT_FILL : OUT_HIT;
-		walk_done(&w);
-		node_unlock(c->node);
+		struct statx_op want = { flags, mask, NULL };
+		enum walk_res r = cached_lookup(c, !(flags & AT_SYMLINK_NOFOLLOW), final_statx, &want, &err);
 		if (r != WALK_DONE)
 			return walk_verdict(c, r);
 	}

@@ -1,5 +1,5 @@
-# lib_extra.sh — sourced (after lib.sh) by the issue-9 scripts: concurrency, namespaces,
-# faults, fuse_faults, lifecycle. Not executable: tests/run.sh runs only executable scripts.
+# lib_extra.sh — sourced (after lib.sh) by the issue-9 scripts: namespaces, faults,
+# fuse_faults, lifecycle. Not executable: tests/run.sh runs only executable scripts.
 # Adds to lib.sh: runs with a set-up step before each side and an optional wrapper (uid
 # 65534), C helpers built once per script, waits that are failure detectors only, and
 # ending exactly the processes a test started.
