@@ -78,10 +78,8 @@ bool mark_path(struct call *c, const struct start *s, const char *path, enum mut
 {
 	struct node *n = c->node;
 	struct start saved = c->start;
-	bool was_worker = c->in_worker;
 	c->start = *s;
-	c->in_worker = false;   /* the cache only: never fill, never park */
-	struct walk w = { .c = c, .keep = true, .fd = -1 };
+	struct walk w = { .c = c, .keep = true, .fd = -1, .cache_only = true };
 	bool done = true;
 	char dirpart[PATH_MAX];
 	const char *name;
@@ -116,7 +114,6 @@ bool mark_path(struct call *c, const struct start *s, const char *path, enum mut
 	}
 	walk_done(&w);
 	c->start = saved;
-	c->in_worker = was_worker;
 	return done;
 }
 

@@ -136,11 +136,24 @@ static void reap_all(void)
 		;
 }
 
+/* Every process of the job descends from us: none left means no child left. */
+static bool have_children(void)
+{
+	siginfo_t si;
+	return waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == 0;
+}
+
 int kill_descendants(void)
 {
 	pid_t self = getpid();
 	int total = 0;
 	for (;;) {
+		/* We are a subreaper: every descendant left is a child of ours or below one, so
+		 * no child means nothing to sweep for (and no walk over every process of the
+		 * machine at the end of every job). */
+		reap_all();
+		if (!have_children())
+			return total;
 		DIR *d = opendir("/proc");
 		if (!d)
 			return -errno;
@@ -239,13 +252,6 @@ static void reap(pid_t prog)
 			unix_send(ksock, &m, sizeof m, -1);
 		}
 	}
-}
-
-/* Every process of the job descends from us: none left means no child left. */
-static bool have_children(void)
-{
-	siginfo_t si;
-	return waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == 0;
 }
 
 static __attribute__((noreturn)) void keeper_loop(pid_t prog, int alive, int sigfd)

@@ -128,6 +128,12 @@ bool node_mounted_by_job(const struct node *n, uint64_t mnt)
 	return true;
 }
 
+bool node_fill_here(struct node *n, const struct obj *o)
+{
+	struct fsinfo *fs = node_fs(n, o->id.mnt);
+	return fs && fs_is_local(fs->type) && !node_mounted_by_job(n, o->id.mnt);
+}
+
 int node_fs_learn(struct node *n, int fd, uint64_t mnt)
 {
 	struct statfs sf;
@@ -144,6 +150,60 @@ int node_fs_learn(struct node *n, int fd, uint64_t mnt)
 	STAT_ADD(n->fsops, 1);
 	struct fsinfo fi = { .mnt = mnt, .type = sf.f_type ? sf.f_type : 1, .namelen = sf.f_namelen,
 			     .cacheable = fs_cacheable(sf.f_type), .listable = fs_listable(sf.f_type) };
+	node_lock(n);
+	if (!node_fs(n, mnt))
+		fs_insert(n, &fi);
+	node_unlock(n);
+	return 0;
+}
+
+/* Mount type names as /proc/PID/mountinfo gives them, and the statfs magic of each. */
+static const struct { const char *name; long magic; } fs_names[] = {
+	{ "ext2", 0xEF53 }, { "ext3", 0xEF53 }, { "ext4", 0xEF53 }, { "xfs", 0x58465342 },
+	{ "btrfs", 0x9123683E }, { "tmpfs", 0x01021994 }, { "ramfs", 0x858458F6 },
+	{ "overlay", 0x794C7630 }, { "squashfs", 0x73717368 }, { "erofs", 0xE0F5E1E2 },
+	{ "f2fs", 0xF2F52010 }, { "zfs", 0x2FC12FC1 }, { "iso9660", 0x9660 },
+	{ "nfs", 0x6969 }, { "nfs4", 0x6969 }, { "lustre", 0x0BD00BD0 }, { "gpfs", 0x47504653 },
+	{ "beegfs", 0x19830326 }, { "ceph", 0x00C36400 }, { "fuse", 0x65735546 },
+	{ "fuseblk", 0x65735546 }, { "9p", 0x01021997 }, { "ocfs2", 0x7461636F },
+	{ "pvfs2", 0x20030528 }, { "cifs", 0xFF534D42 }, { "smb3", 0xFE534D42 },
+	{ "autofs", 0x0187 },
+};
+
+int node_fs_guess(struct node *n, pid_t pid, uint64_t mnt)
+{
+	char path[64], line[4096];
+	snprintf(path, sizeof path, "/proc/%d/mountinfo", (int)pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	long magic = 0;
+	bool found = false;
+	while (!found && fgets(line, sizeof line, f)) {
+		unsigned long long id;
+		const char *sep = strstr(line, " - ");
+		if (sscanf(line, "%llu", &id) != 1 || id != mnt || !sep)
+			continue;
+		found = true;
+		char type[64];
+		if (sscanf(sep + 3, "%63s", type) != 1)
+			break;
+		char *dot = strchr(type, '.');   /* fuse.sshfs, fuse.slowfs... */
+		if (dot)
+			*dot = '\0';
+		for (size_t i = 0; i < sizeof fs_names / sizeof *fs_names; i++)
+			if (strcmp(type, fs_names[i].name) == 0)
+				magic = fs_names[i].magic;
+	}
+	fclose(f);
+	if (!found)
+		return -ENOENT;
+	/* Only the name length stays unknown (0: listings not trusted there) until a worker
+	 * learns it with statfs; on local file systems it is 255. */
+	struct fsinfo fi = { .mnt = mnt, .type = magic ? magic : 1, .namelen = fs_is_local(magic) ? 255 : 0,
+			     .cacheable = fs_cacheable(magic), .listable = fs_listable(magic) };
+	if (node_mounted_by_job(n, mnt))
+		fi.cacheable = fi.listable = false;
 	node_lock(n);
 	if (!node_fs(n, mnt))
 		fs_insert(n, &fi);

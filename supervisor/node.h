@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct call;
 
@@ -62,6 +63,12 @@ int node_fs_learn(struct node *n, int fd, uint64_t mnt);
 /* Was this mount made after the job first mounted something (then it may be the job's own
  * FUSE server: never ask it anything, not even statfs)? */
 bool node_mounted_by_job(const struct node *n, uint64_t mnt);
+/* Without any file-system request (the loop thread may not wait on one): the mount's type
+ * from /proc/PID/mountinfo. 0, or -errno. */
+int node_fs_guess(struct node *n, pid_t pid, uint64_t mnt);
+/* May the loop thread fill from this obj itself? Only on a local file system (which cannot
+ * hang on a server), never on one the job mounted. Elsewhere a worker fills. */
+bool node_fill_here(struct node *n, const struct obj *o);
 /* The job mounts something: remember the mounts that exist now (call before the kernel acts). */
 void node_snapshot_mounts(struct node *n);
 

@@ -31,7 +31,7 @@ void notify_parked_locked(struct call *c);   /* notify.c */
  * worker before this one has returned. */
 static enum walk_res wait_for(struct walk *w, struct slot *s)
 {
-	if (!w->c->in_worker)
+	if (!w->c->in_worker || w->cache_only)
 		return WALK_MISS;
 	notify_parked_locked(w->c);
 	w->c->next = s->waiters;
@@ -56,7 +56,7 @@ bool slot_claim(struct walk *w, struct slot *s, enum walk_res *res)
 {
 	switch (s->state) {
 	case SLOT_EMPTY:
-		if (!w->c->in_worker) {
+		if (w->cache_only || (!w->c->in_worker && !node_fill_here(w->c->node, w->obj))) {
 			*res = WALK_MISS;
 			return false;
 		}
@@ -256,8 +256,8 @@ static enum walk_res lookup(struct walk *w, struct obj *dir, const char *name, s
 			return WALK_DONE;
 		}
 	}
-	if (!c->in_worker)
-		return WALK_MISS;
+	if (w->cache_only || (!c->in_worker && !node_fill_here(n, dir)))
+		return WALK_MISS;   /* a worker fills: the file system may be slow or hung */
 	if (!e && !is_temp(w, dir))
 		e = dc_edge_add(&n->dc, dir, name, len);   /* NULL when full: fill without keeping */
 	if (e)
@@ -288,8 +288,12 @@ static enum walk_res lookup(struct walk *w, struct obj *dir, const char *name, s
 		}
 		if (fd == -EAGAIN)
 			fd = fill_lookup(dfd, name, len, &f, &ops);
-		if (fd >= 0 && !node_fs(n, f.id.mnt))   /* racy read is fine: learn is idempotent */
-			node_fs_learn(n, fd, f.id.mnt);
+		if (fd >= 0 && !node_fs(n, f.id.mnt)) {   /* racy read is fine: learn is idempotent */
+			if (c->in_worker)
+				node_fs_learn(n, fd, f.id.mnt);
+			else
+				node_fs_guess(n, c->pid, f.id.mnt);   /* no statfs in the loop thread */
+		}
 		if (fd == -ENOENT && plan == LIST_ON_MISS)
 			lerr = fill_listing(dfd, dirtype, &names, &nnames, &ops);
 		close(dfd);
@@ -363,8 +367,8 @@ static struct obj *start_obj(struct walk *w, int fd, const struct ident *id, boo
 {
 	struct node *n = w->c->node;
 	struct obj *o = dc_obj_find(&n->dc, id);
-	if (o || !w->c->in_worker || fd < 0)
-		return o;
+	if (o || fd < 0 || w->cache_only)
+		return o;   /* (making one asks no file system: statx DONT_SYNC, /proc, mountinfo) */
 	struct found f;
 	char phys[PATH_MAX] = "/";
 	uint64_t ops = 0;
@@ -378,8 +382,12 @@ static struct obj *start_obj(struct walk *w, int fd, const struct ident *id, boo
 		if (k <= 0 || phys[0] != '/')
 			err = -ENOENT;
 	}
-	if (!err && !node_fs(n, f.id.mnt))
-		node_fs_learn(n, fd, f.id.mnt);
+	if (!err && !node_fs(n, f.id.mnt)) {
+		if (w->c->in_worker)
+			node_fs_learn(n, fd, f.id.mnt);
+		else
+			node_fs_guess(n, w->c->pid, f.id.mnt);
+	}
 	int dup = err ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	node_lock(n);
 	STAT_ADD(n->fsops, ops);

@@ -24,6 +24,7 @@ struct walk {
 	const char *path;
 	bool follow;           /* follow a final symlink */
 	bool keep;             /* results may be kept (CACHE route); else a LIVE walk */
+	bool cache_only;       /* never fill, never park (marking what a mutation changes) */
 	/* out */
 	int err;
 	struct obj *obj;       /* the final file (WALK_DONE, err == 0) */

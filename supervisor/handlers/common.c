@@ -123,7 +123,7 @@ static int decide(struct call *c)
 	} else {
 		node_lock(n);
 		struct obj *o = dc_obj_find(&n->dc, &c->start.dir);
-		if (!o && c->in_worker) {
+		if (!o) {   /* making the start obj asks no file system: the loop thread may */
 			struct walk w = { .c = c, .path = ".", .keep = true, .fd = -1 };
 			if (walk(&w) == WALK_DONE && !w.err)
 				o = w.obj;

@@ -223,6 +223,10 @@ static int serve_copy(struct walk *w, const struct open_req *o, enum walk_res *r
 	struct data_store *d = c->node->data;
 	*res = WALK_DONE;
 	for (int round = 0; round < 2; round++) {
+		if (!c->in_worker && ob->open_slot.state == SLOT_EMPTY) {
+			*res = WALK_MISS;   /* copies are made by workers, however local the file */
+			return NO_FD;
+		}
 		if (!slot_claim(w, &ob->open_slot, res)) {
 			if (*res != WALK_DONE)
 				return NO_FD;
