@@ -201,7 +201,9 @@ static enum listing_plan want_listing(struct walk *w, struct obj *dir)
 	if (dir->list_slot.state != SLOT_EMPTY || (dir->flags & (OBJ_VOLATILE | OBJ_NOCACHE)) || !w->phys_ok)
 		return LIST_NO;
 	struct fsinfo *fs = node_fs(w->c->node, dir->id.mnt);
-	if (!fs || !fs->listable)
+	/* On a local file system a missing name costs the kernel a hash look-up: reading a
+	 * whole directory would cost more than it saves. Listings are for servers. */
+	if (!fs || !fs->listable || fs_is_local(fs->type))
 		return LIST_NO;
 	struct pol_decision d;
 	char buf[8];

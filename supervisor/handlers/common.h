@@ -44,6 +44,7 @@ static inline void walk_init(struct walk *w, struct call *c, bool follow)
 	w->path = c->lookup;
 	w->follow = follow;
 	w->keep = true;
+	w->cache_only = false;
 	w->fd = -1;
 	w->fd_obj = NULL;
 	w->temps = NULL;
