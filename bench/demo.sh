@@ -21,19 +21,19 @@ sed '$d' "$W/stats"     # the table; its last line is the machine-readable copy
 # The closing text is built from that last line, so it says what this run's table shows.
 f() { tail -n 1 "$W/stats" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 trapped=$(f trapped) served=$(f served) filled=$(f filled) passed=$(f passed) negative=$(f negative)
-files=$(f files) bytes=$(f bytes) fsops=$(f fsops)
+files=$(f files) bytes=$(f bytes) fsops=$(f fsops) kernel=$(f kernel)
 echo
 echo "What the table shows: python3 made $trapped look-ups that collrun's seccomp filter"
 echo "stopped (open, stat, access, readlink). collrun answered $served of them from its"
 echo "cache (\"hits\": asked before by this job) and $filled by looking the path up itself, once,"
-echo "and keeping the answer (\"fills\"); $passed went to the kernel unchanged (paths it does not"
-echo "cache such as /proc, /dev and /tmp, and opens for writing). $negative answers were errors"
-echo "such as ENOENT, which are cached too."
-if [ "$bytes" = 0 ]; then
-  echo "The $files files opened were handed over as descriptors of the files themselves (a"
-  echo "local file system: nothing was copied into memory)."
-else
-  echo "The $files files opened were served from $bytes bytes of in-memory copies."
+echo "and keeping the answer (\"fills\"); $passed went to the kernel. Of those, ${kernel:-0} were opens"
+echo "of files the cache had walked to on a local file system: the kernel opened the file"
+echo "itself (its page cache already is the node's copy); the rest were paths it does not"
+echo "cache (/proc, /dev, /tmp...) and opens for writing. $negative answers were errors such as"
+echo "ENOENT, which are cached too."
+if [ "$bytes" != 0 ]; then
+  echo "$files files were served from $bytes bytes of in-memory copies (network or FUSE file"
+  echo "systems, or --data=memfd)."
 fi
 served_total=$((served + filled))
 if [ "$fsops" -ge "$served_total" ]; then
