@@ -128,7 +128,9 @@ fsrun() {   # fsrun PART CASE MODE REP
 	else (cd "$W" && exec "$COLLRUN" --cache="$MNT" --stats-file="$st.stats" -- sh -c "${SCRIPT[$c]}") >"$st.out" 2>"$st.err" || rc=$?; fi
 	t1=$EPOCHREALTIME
 	cp "$MNT/.slowfs-stats" "$st.ops"
-	good=$(grep -cxF "${EXPECT[$c]}" "$st.out" || true)
+	# counted as words: several processes' lines may interleave (python writes a line and
+	# its newline apart when PYTHONUNBUFFERED is set)
+	good=$(grep -oF "${EXPECT[$c]}" "$st.out" | wc -l)
 	[ "$rc" = 0 ] && [ "$good" = "${COUNT[$c]}" ] || { cat "$st.out" "$st.err" >&2
 		die "$c $mode: exit $rc, $good of ${COUNT[$c]} processes printed '${EXPECT[$c]}'"; }
 	local cr=

@@ -151,8 +151,11 @@ int node_fs_learn(struct node *n, int fd, uint64_t mnt)
 	struct fsinfo fi = { .mnt = mnt, .type = sf.f_type ? sf.f_type : 1, .namelen = sf.f_namelen,
 			     .cacheable = fs_cacheable(sf.f_type), .listable = fs_listable(sf.f_type) };
 	node_lock(n);
-	if (!node_fs(n, mnt))
+	struct fsinfo *have = node_fs(n, mnt);
+	if (!have)
 		fs_insert(n, &fi);
+	else if (have->guessed)
+		*have = fi;
 	node_unlock(n);
 	return 0;
 }
@@ -201,7 +204,8 @@ int node_fs_guess(struct node *n, pid_t pid, uint64_t mnt)
 	/* Only the name length stays unknown (0: listings not trusted there) until a worker
 	 * learns it with statfs; on local file systems it is 255. */
 	struct fsinfo fi = { .mnt = mnt, .type = magic ? magic : 1, .namelen = fs_is_local(magic) ? 255 : 0,
-			     .cacheable = fs_cacheable(magic), .listable = fs_listable(magic) };
+			     .cacheable = fs_cacheable(magic), .listable = fs_listable(magic),
+			     .guessed = !fs_is_local(magic) };
 	if (node_mounted_by_job(n, mnt))
 		fi.cacheable = fi.listable = false;
 	node_lock(n);

@@ -19,6 +19,7 @@ struct fsinfo {
 	long namelen;      /* statfs f_namelen: longer names fail ENAMETOOLONG, never ENOENT */
 	bool cacheable;    /* on the allow-list, and not mounted by the job */
 	bool listable;     /* a listing tells every missing name (no case folding, no hiding) */
+	bool guessed;      /* from mountinfo only: namelen unknown until a worker's statfs */
 };
 
 struct pool {
@@ -58,7 +59,8 @@ static inline void node_unlock(struct node *n) { pthread_mutex_unlock(&n->lock);
 
 /* Under the lock: the fsinfo of a mount, or NULL (then fs_learn it from a descriptor). */
 struct fsinfo *node_fs(struct node *n, uint64_t mnt);
-/* Without the lock: fstatfs(fd) (one file-system operation, once per mount) and record. */
+/* Without the lock: fstatfs(fd) (one file-system operation, once per mount) and record
+ * (also over what node_fs_guess recorded). */
 int node_fs_learn(struct node *n, int fd, uint64_t mnt);
 /* Was this mount made after the job first mounted something (then it may be the job's own
  * FUSE server: never ask it anything, not even statfs)? */

@@ -290,7 +290,8 @@ static enum walk_res lookup(struct walk *w, struct obj *dir, const char *name, s
 		}
 		if (fd == -EAGAIN)
 			fd = fill_lookup(dfd, name, len, &f, &ops);
-		if (fd >= 0 && !node_fs(n, f.id.mnt)) {   /* racy read is fine: learn is idempotent */
+		struct fsinfo *cfs = fd >= 0 ? node_fs(n, f.id.mnt) : NULL;   /* racy read: fine */
+		if (fd >= 0 && (!cfs || (cfs->guessed && c->in_worker))) {
 			if (c->in_worker)
 				node_fs_learn(n, fd, f.id.mnt);
 			else
