@@ -18,6 +18,31 @@ static bool has_glob(const char *s, size_t *fixed)
 	return s[i] != '\0';
 }
 
+static int push(struct policy *p, const struct pol_rule *r)
+{
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 16;
+		struct pol_rule *v = realloc(p->rules, cap * sizeof *v);
+		if (!v)
+			return -ENOMEM;
+		p->rules = v;
+		p->cap = cap;
+	}
+	p->rules[p->n++] = *r;
+	return 0;
+}
+
+int policy_add_marker(struct policy *p, const char *origin)
+{
+	struct pol_rule r = { .action = POL_DISCOVERED, .pattern = strdup(""), .origin = strdup(origin ? origin : "") };
+	if (!r.pattern || !r.origin || push(p, &r)) {
+		free(r.pattern);
+		free(r.origin);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 int policy_add(struct policy *p, enum pol_action a, const char *pattern, const char *target,
 	       int err, const char *origin)
 {
@@ -41,28 +66,17 @@ int policy_add(struct policy *p, enum pol_action a, const char *pattern, const c
 	}
 	if (!pat)
 		return -ENOMEM;
-	if (p->n == p->cap) {
-		size_t cap = p->cap ? p->cap * 2 : 16;
-		struct pol_rule *r = realloc(p->rules, cap * sizeof *r);
-		if (!r) {
-			free(pat);
-			return -ENOMEM;
-		}
-		p->rules = r;
-		p->cap = cap;
-	}
 	struct pol_rule r = { .action = a, .pattern = pat, .len = len, .fixed = fixed, .err = err };
 	r.target = target ? strdup(target) : NULL;
 	r.origin = strdup(origin ? origin : "");
-	if ((target && !r.target) || !r.origin) {
+	if (a == POL_HIDE)
+		r.err = ENOENT;
+	if ((target && !r.target) || !r.origin || push(p, &r)) {
 		free(pat);
 		free(r.target);
 		free(r.origin);
 		return -ENOMEM;
 	}
-	if (a == POL_HIDE)
-		r.err = ENOENT;
-	p->rules[p->n++] = r;
 	return 0;
 }
 
@@ -147,6 +161,14 @@ enum pol_action policy_decide(const struct policy *p, const char *path, struct p
 	base = base ? base + 1 : path;
 	for (size_t i = 0; i < p->n; i++) {
 		const struct pol_rule *r = &p->rules[i];
+		if (r->action == POL_DISCOVERED) {
+			if (p->discovered && p->discovered(p->discovered_ctx, path, &r)) {
+				d->rule = r;
+				d->action = POL_CACHE;
+				return POL_CACHE;
+			}
+			continue;
+		}
 		if (!covers(r, path, base))
 			continue;
 		d->rule = r;
@@ -185,7 +207,7 @@ void policy_free(struct policy *p)
 
 const char *pol_action_name(enum pol_action a)
 {
-	static const char *const names[] = { "pass", "cache", "deny", "redirect", "library", "hide" };
+	static const char *const names[] = { "pass", "cache", "deny", "redirect", "library", "hide", "discovered" };
 	return (unsigned)a < sizeof names / sizeof *names ? names[a] : "?";
 }
 
@@ -221,6 +243,9 @@ int policy_format_rule(const struct pol_rule *r, char *buf, size_t size)
 	case POL_REDIRECT:
 	case POL_LIBRARY:
 		n = snprintf(buf, size, "%s %s %s", pol_action_name(r->action), pat, word(r->target, tq, sizeof tq));
+		break;
+	case POL_DISCOVERED:
+		n = snprintf(buf, size, "discovered");
 		break;
 	default:
 		n = snprintf(buf, size, "%s %s", pol_action_name(r->action), pat);

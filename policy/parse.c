@@ -192,6 +192,7 @@ static int directive(struct parser *ps, struct token *t, int nt, const char *nam
 		{ "library", POL_LIBRARY, 2, "library NAME PATH" },
 		{ "hide", POL_HIDE, 1, "hide NAME" },
 		{ "include", -1, 1, "include FILE" },
+		{ "discovered", POL_DISCOVERED, 0, "discovered" },
 	};
 	int d = -1;
 	for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++)
@@ -199,7 +200,7 @@ static int directive(struct parser *ps, struct token *t, int nt, const char *nam
 			d = i;
 	if (d < 0)
 		return fail(ps, name, line, t[0].col,
-			    "unknown rule '%.64s' (expected cache, pass, deny, redirect, library, hide or include)", t[0].text);
+			    "unknown rule '%.64s' (expected cache, pass, deny, redirect, library, hide, discovered or include)", t[0].text);
 	if (nt - 1 < dirs[d].nargs)
 		return fail(ps, name, line, eol, "missing argument: the form is '%s'", dirs[d].usage);
 	if (nt - 1 > dirs[d].nargs)
@@ -229,6 +230,8 @@ static int directive(struct parser *ps, struct token *t, int nt, const char *nam
 		if (t[2].text[0] != '/')
 			return fail(ps, name, line, t[2].col, "redirect TO must be an absolute path");
 		return policy_add(ps->p, a, t[1].text, t[2].text, 0, origin);
+	case POL_DISCOVERED:
+		return policy_add_marker(ps->p, origin);
 	case POL_LIBRARY:
 	case POL_HIDE:
 		if (strchr(t[1].text, '/') || !t[1].text[0])

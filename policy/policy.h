@@ -13,6 +13,7 @@ enum pol_action {
 	POL_REDIRECT,   /* FROM prefix -> TO prefix */
 	POL_LIBRARY,    /* any path whose last component is NAME -> PATH */
 	POL_HIDE,       /* any path whose last component is NAME does not exist */
+	POL_DISCOVERED, /* marker: here, the trees discovered while the job runs (CACHE) */
 };
 
 struct pol_rule {
@@ -28,6 +29,10 @@ struct pol_rule {
 struct policy {
 	struct pol_rule *rules;
 	size_t n, cap;
+	/* The discovered trees, consulted where a `discovered` rule stands: true (and *rule,
+	 * a CACHE rule that stays valid) if one covers path. NULL: none are discovered. */
+	bool (*discovered)(void *ctx, const char *path, const struct pol_rule **rule);
+	void *discovered_ctx;
 };
 
 struct pol_decision {
@@ -37,6 +42,8 @@ struct pol_decision {
 	const char *target;            /* REDIRECT, LIBRARY: the path to look up instead */
 };
 
+/* Append the `discovered` marker (where discovered trees are decided). */
+int policy_add_marker(struct policy *p, const char *origin);
 /* Append a rule. Patterns must be absolute (LIBRARY/HIDE: a plain file name), REDIRECT's
  * FROM has no glob characters. -EINVAL, -ENOMEM. */
 int policy_add(struct policy *p, enum pol_action a, const char *pattern, const char *target,

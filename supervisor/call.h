@@ -83,6 +83,7 @@ struct call {
 		char link[PATH_MAX];
 	} ans;
 	size_t ans_len;
+	struct exec_note *exec;    /* execve: what the new program's environment says */
 };
 
 struct verdict {

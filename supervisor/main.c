@@ -14,6 +14,7 @@
 #include "supervisor.h"
 #include <dirent.h>
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -205,14 +206,28 @@ static int start(const struct options *o, const char *path, struct keeper *k, pi
 	sup.listener = m.status == SHIM_LISTENING ? fd : -1;
 	if (sup.listener < 0)
 		log_trace(1, "already under a collrun supervisor: it serves this job");
-	/* Second message only if execve failed; end-of-file means it succeeded. */
+	if (sup.listener >= 0 && (err = notify_setup(sup.listener)) < 0)
+		return log_err(err, "seccomp listener setup"), failed_start(k, EXIT_FAILURE_COLLRUN);
+	/* Second message only if execve failed; end-of-file means it succeeded. The program's
+	 * own execve is trapped (its search paths are learned there), so serve the listener
+	 * while waiting. */
+	for (;;) {
+		struct pollfd p[2] = { { sv[0], POLLIN, 0 }, { sup.listener, POLLIN, 0 } };
+		if (poll(p, sup.listener >= 0 ? 2 : 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return log_err(-errno, "poll"), failed_start(k, EXIT_FAILURE_COLLRUN);
+		}
+		if (p[0].revents)
+			break;
+		if ((p[1].revents & POLLIN) && (err = notify_serve_one(sup.listener)) < 0)
+			return log_err(err, "seccomp listener"), failed_start(k, EXIT_FAILURE_COLLRUN);
+	}
 	if (unix_recv(sv[0], &m, sizeof m, &fd) > 0 && m.status == SHIM_EXEC_FAILED) {
 		log_err(-m.err, "%s", path);
 		return failed_start(k, m.err == ENOENT ? EXIT_NOT_FOUND : EXIT_NOT_EXECUTABLE);
 	}
 	close(sv[0]);
-	if (sup.listener >= 0 && (err = notify_setup(sup.listener)) < 0)
-		return log_err(err, "seccomp listener setup"), failed_start(k, EXIT_FAILURE_COLLRUN);
 	if (sup.listener >= 0 && (err = keeper_give_listener(k, sup.listener)) < 0)
 		return log_err(err, "cannot hand the listener to the keeper"), failed_start(k, EXIT_FAILURE_COLLRUN);
 	return 0;
@@ -253,6 +268,8 @@ int main(int argc, char **argv)
 		if (err)
 			return log_err(err, "%s: cannot execute", path), EXIT_NOT_EXECUTABLE;
 	}
+	if ((err = job_discovery_init(&sup)) < 0)
+		return log_err(err, "cannot set up the supervisor"), EXIT_FAILURE_COLLRUN;
 	if ((err = policy_setup(&sup.policy, &o, o.argv[0] && !err ? path : NULL, msg, sizeof msg)) < 0) {
 		if (msg[0])
 			log_msg("%s", msg);

@@ -76,9 +76,13 @@ static struct call *call_new(struct node *n)
 	return c ? c : malloc(sizeof *c);
 }
 
+void exec_note_free(struct exec_note *n);   /* handlers/exec.c */
+
 static void call_free(struct call *c)
 {
 	close_start(&c->start);
+	exec_note_free(c->exec);
+	c->exec = NULL;
 	node_lock(c->node);
 	c->next = c->node->free_calls;
 	c->node->free_calls = c;
@@ -188,8 +192,8 @@ static struct verdict foreign_handler(struct call *c)
 	const struct syscall_desc *d = c->desc;
 	if (d->handler == h_open || d->handler == h_openat || d->handler == h_openat2 || d->handler == h_creat)
 		return h_open_foreign(c);
-	if (d->group == GROUP_LOOKUP)
-		return verdict_continue();
+	if (d->group == GROUP_LOOKUP || d->group == GROUP_EXEC)
+		return verdict_continue();   /* (an i386 envp holds 32-bit pointers: not read) */
 	struct verdict v = d->handler(c);
 	return v.kind == V_DEFER ? v : verdict_continue();
 }
@@ -283,6 +287,7 @@ int notify_serve_one(int listener)
 	c->how = ROUTE_KERNEL;
 	c->lookup = c->raw;
 	c->raw[0] = c->path[0] = '\0';
+	c->exec = NULL;
 	c->start = (struct start){ .dir_fd = -1, .root_fd = -1 };
 	memcpy(c->args, n->data.args, sizeof c->args);
 	if (sup.ninflight) {   /* this thread's previous call has finished */

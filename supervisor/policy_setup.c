@@ -168,6 +168,7 @@ int policy_explain(const struct policy *p, const char *path)
 	case POL_HIDE: printf("%s: hide (looks as if it did not exist: ENOENT)", abs); break;
 	case POL_REDIRECT:
 	case POL_LIBRARY: printf("%s: %s to %s", abs, pol_action_name(d.action), d.target); break;
+	case POL_DISCOVERED: break;   /* a marker: decide() answers CACHE for what it covers */
 	}
 	printf("\n  by rule: %s\n  from: %s\n", rule, d.rule->origin);
 	return 0;

@@ -55,6 +55,13 @@ static int read_creds(pid_t pid, char *out, size_t size)
 	return 0;
 }
 
+int job_discovery_init(struct job *j)
+{
+	j->policy.discovered = discovered_match;
+	j->policy.discovered_ctx = &j->disc;
+	return discovered_init(&j->disc, getenv("HOME"));
+}
+
 int supervisor_init(struct job *j)
 {
 	int err = node_init(&node);

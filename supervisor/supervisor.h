@@ -5,6 +5,7 @@
  * (struct call's job and node); `sup` is the one job this process serves today. */
 #pragma once
 #include "cache/data.h"
+#include "discover.h"
 #include "policy.h"
 #include "stats.h"
 #include <pthread.h>
@@ -42,12 +43,17 @@ struct job {
 	 * kernel stamps ctime from the same coarse clock, so nothing created after us is older). */
 	struct timespec start;
 	struct inode_set written;     /* inodes the job opened for writing (guarded by node lock) */
+	struct discovered disc;       /* trees learned while the job runs (discover.h) */
 	struct inflight *inflight;    /* guarded by node lock */
 	size_t ninflight, capinflight;
 };
 
 extern struct job sup;
 
+/* Before the policy is built: the discovered trees the policy's `discovered` rule asks. */
+int job_discovery_init(struct job *j);
+/* Add a discovered tree, with -v saying so (handlers/exec.c). */
+void discover_add_logged(struct job *j, const char *dir, const char *why);
 /* Sets up the job and the node (node.h) it is served by. */
 int supervisor_init(struct job *j);
 /* Once, after the program's exec: if it does not have our credentials, capabilities and

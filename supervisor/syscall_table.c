@@ -46,6 +46,8 @@ const struct syscall_desc syscall_table[] = {
 	MUTATE(fchmod), MUTATE(fchown), MUTATE(fsetxattr), MUTATE(fremovexattr),
 	MUTATE(mount), MUTATE(umount2),
 	ROW(landlock_restrict_self, GROUP_CREDS, h_landlock, .cond = TRAP_ALWAYS),
+	ROW(execve, GROUP_EXEC, h_execve, .cond = TRAP_ALWAYS),
+	ROW(execveat, GROUP_EXEC, h_execveat, .cond = TRAP_ALWAYS),
 
 	CREDS(setuid), CREDS(setgid), CREDS(setreuid), CREDS(setregid),
 	CREDS(setresuid), CREDS(setresgid), CREDS(setfsuid), CREDS(setfsgid),

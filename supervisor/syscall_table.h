@@ -16,9 +16,10 @@ enum trap_cond {
 
 enum sys_group {
 	GROUP_LOOKUP,          /* served from the cache */
-	GROUP_MUTATE,          /* changes the file system: cache flushed, call passed */
+	GROUP_MUTATE,          /* changes the file system: what it changes is marked, call passed */
 	GROUP_CREDS,           /* changes credentials: callers are checked from then on */
-	GROUP_NAMESPACE,       /* changes root or mounts: callers are checked, cache flushed */
+	GROUP_NAMESPACE,       /* changes root or mounts: callers are checked from then on */
+	GROUP_EXEC,            /* starts a program: its search paths are learned, call passed */
 };
 
 struct syscall_desc {

@@ -27,3 +27,5 @@ struct verdict h_namespace(struct call *c);
 struct verdict h_clone3(struct call *c);
 struct verdict h_landlock(struct call *c);
 struct verdict h_open_foreign(struct call *c);
+struct verdict h_execve(struct call *c);
+struct verdict h_execveat(struct call *c);

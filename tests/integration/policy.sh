@@ -417,7 +417,7 @@ if [ "$(cat "$B/good.rc")" = 0 ] && [ -e "$B/marker" ]; then pass bad-control; e
 printf 'cache /usr\nredirect /a\n' >"$B/missing-arg.policy"
 bad missing-arg "$B/missing-arg.policy" "$R/bad/missing-arg.policy:2:12: missing argument: the form is 'redirect FROM TO'"
 printf '# a typo\n  cahce /usr\n' >"$B/unknown-rule.policy"
-bad unknown-rule "$B/unknown-rule.policy" "$R/bad/unknown-rule.policy:2:3: unknown rule 'cahce' (expected cache, pass, deny, redirect, library, hide or include)"
+bad unknown-rule "$B/unknown-rule.policy" "$R/bad/unknown-rule.policy:2:3: unknown rule 'cahce' (expected cache, pass, deny, redirect, library, hide, discovered or include)"
 printf 'pass "/opt/a b\n' >"$B/quote.policy"
 bad unterminated-quote "$B/quote.policy" "$R/bad/quote.policy:1:15: unterminated quote"
 printf 'deny /opt relative EACCES\n' >"$B/extra.policy"

@@ -547,7 +547,7 @@ Test(default_policy, parses_with_every_variable_unset)
 	struct policy p = { 0 };
 	char msg[1024] = "";
 	cr_assert_eq(parse_default(&p, no_vars, msg, sizeof msg), 0, "%s", msg);
-	cr_assert_eq(p.n, 14, "6 volatile trees + 8 system trees, got %zu rules", p.n);
+	cr_assert_eq(p.n, 15, "6 volatile trees + the discovered marker + 8 system trees, got %zu rules", p.n);
 	struct pol_decision d;
 	char buf[4096];
 	cr_assert_eq(policy_decide(&p, "/usr/lib/libc.so.6", &d, buf, sizeof buf), POL_CACHE);
@@ -562,8 +562,9 @@ Test(default_policy, parses_with_every_variable_set)
 	char msg[1024] = "";
 	cr_assert_eq(parse_default(&p, all_vars, msg, sizeof msg), 0, "%s", msg);
 	/* 6 pass, exe tree, 2 LD_LIBRARY_PATH, 1 PYTHONPATH (rel dropped), PYTHONHOME, VIRTUAL_ENV,
-	 * CONDA_PREFIX, PYENV_ROOT/versions, 5 under HOME, pass HOME, 8 system trees: 28 */
-	cr_assert_eq(p.n, 28, "got %zu rules", p.n);
+	 * CONDA_PREFIX, PYENV_ROOT/versions, 5 under HOME, the discovered marker, pass HOME,
+	 * 8 system trees: 29 */
+	cr_assert_eq(p.n, 29, "got %zu rules", p.n);
 	struct pol_decision d;
 	char buf[4096];
 	static const struct { const char *path; enum pol_action a; } want[] = {
@@ -633,6 +634,7 @@ static void old_default(struct policy *p, const struct var *vars)
 	old_dir(p, vars, "HOME", "/.conda");
 	old_dir(p, vars, "HOME", "/miniconda3");
 	old_dir(p, vars, "HOME", "/anaconda3");
+	policy_add_marker(p, "discovered");   /* decides nothing without a discovery hook */
 	const char *home = var_of(vars, "HOME");
 	if (home && home[0] == '/' && strcmp(home, "/") != 0)
 		policy_add(p, POL_PASS, home, NULL, 0, "home folder");

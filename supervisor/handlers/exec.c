@@ -1,0 +1,254 @@
+/* execve, execveat: always passed to the kernel (it must read the binary itself for
+ * /proc/self/exe, AT_EXECFN, set-id rules), after learning where the new program's code
+ * lives (discover.h): the search paths in the environment it is given (read from its envp
+ * here, in the loop thread: memory only), then, by a worker, its ELF RUNPATH and tree, its
+ * #! interpreter, and a Python interpreter's environment. So a job script that sets
+ * LD_LIBRARY_PATH, or runs a program from a Spack tree or a venv, is cached like the first
+ * program collrun started. */
+#include "handlers/common.h"
+#include "handlers/handlers.h"
+#include "discover.h"
+#include "elf.h"
+#include "log.h"
+#include "pyenv.h"
+#include "tracee_mem.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define ENV_VALUE_MAX 65536   /* longer values are not searched (nobody's LD_LIBRARY_PATH) */
+#define ENV_MAX_VARS 20000    /* a bound on the envp walk */
+
+/* Variables whose value is a search path (every absolute entry a tree of the job's code)... */
+static const char *const search_vars[] = { "LD_LIBRARY_PATH", "PYTHONPATH", "PYTHONHOME" };
+/* ...and ones that name one tree. */
+static const char *const tree_vars[] = { "VIRTUAL_ENV", "CONDA_PREFIX" };
+
+/* What the worker half needs from the environment of the new program. */
+struct exec_note {
+	char *path;       /* PATH, for #!/usr/bin/env NAME */
+	char *home;       /* HOME and PYTHONUSERBASE, for a Python interpreter's user site */
+	char *userbase;
+};
+
+void exec_note_free(struct exec_note *n)
+{
+	if (!n)
+		return;
+	free(n->path);
+	free(n->home);
+	free(n->userbase);
+	free(n);
+}
+
+void discover_add_logged(struct job *j, const char *dir, const char *why)
+{
+	if (discovered_add(&j->disc, dir, why) == 1)
+		log_trace(1, "discovered %s (%s)", dir, why);
+}
+
+/* Every absolute entry of a ':'-separated list. */
+static void add_list(struct job *j, const char *list, const char *why)
+{
+	char *copy = strdup(list), *save = NULL;
+	for (char *e = copy ? strtok_r(copy, ":", &save) : NULL; e; e = strtok_r(NULL, ":", &save))
+		if (e[0] == '/')
+			discover_add_logged(j, e, why);
+	free(copy);
+}
+
+/* The environment string at addr, if its name is one we want: its value (malloc'd) and the
+ * name's index in *which, else NULL. */
+static char *wanted(pid_t pid, uint64_t addr, const char *const *names, size_t nnames, size_t *which)
+{
+	char head[32];
+	ssize_t n = tracee_read_string(pid, addr, head, sizeof head);
+	if (n == -EFAULT)
+		return NULL;
+	head[sizeof head - 1] = '\0';
+	for (size_t i = 0; i < nnames; i++) {
+		size_t l = strlen(names[i]);
+		if (strncmp(head, names[i], l) || head[l] != '=')
+			continue;
+		char *v = malloc(ENV_VALUE_MAX);
+		if (v && tracee_read_string(pid, addr, v, ENV_VALUE_MAX) < 0) {
+			free(v);
+			return NULL;
+		}
+		*which = i;
+		if (v)
+			memmove(v, v + l + 1, strlen(v + l + 1) + 1);
+		return v;
+	}
+	return NULL;
+}
+
+/* Loop thread: read the new program's environment and add what it names. */
+static struct exec_note *read_env(struct call *c, uint64_t envp, const char *exe)
+{
+	static const char *const names[] = { "LD_LIBRARY_PATH", "PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV",
+					     "CONDA_PREFIX", "PATH", "HOME", "PYTHONUSERBASE" };
+	struct exec_note *note = calloc(1, sizeof *note);
+	if (!note || !envp)
+		return note;
+	char why[PATH_MAX + 64];
+	for (size_t i = 0; i < ENV_MAX_VARS; i++) {
+		uint64_t p;
+		if (tracee_read(c->pid, envp + i * sizeof p, &p, sizeof p) < 0 || !p)
+			break;
+		size_t k;
+		char *v = wanted(c->pid, p, names, sizeof names / sizeof *names, &k);
+		if (!v)
+			continue;
+		snprintf(why, sizeof why, "%s of %s", names[k], exe);
+		if (k < sizeof search_vars / sizeof *search_vars)
+			add_list(c->job, v, why);
+		else if (k < sizeof search_vars / sizeof *search_vars + sizeof tree_vars / sizeof *tree_vars)
+			discover_add_logged(c->job, v, why);
+		if (strcmp(names[k], "PATH") == 0 && !note->path)
+			note->path = v, v = NULL;
+		else if (strcmp(names[k], "HOME") == 0 && !note->home)
+			note->home = v, v = NULL;
+		else if (strcmp(names[k], "PYTHONUSERBASE") == 0 && !note->userbase)
+			note->userbase = v, v = NULL;
+		free(v);
+	}
+	return note;
+}
+
+/* The tree an executable was installed into: /opt/app for /opt/app/bin/x, else its folder. */
+static void exe_tree(const char *real, char *out, size_t size)
+{
+	snprintf(out, size, "%s", real);
+	char *slash = strrchr(out, '/');
+	if (slash)
+		*slash = '\0';
+	char *base = strrchr(out, '/');
+	if (base && base != out && (!strcmp(base, "/bin") || !strcmp(base, "/sbin")))
+		*base = '\0';
+}
+
+/* Worker: an ELF object's search paths, and its own tree. */
+static void discover_elf(struct job *j, int fd, const char *real, const char *what)
+{
+	char lib[64], platform[64], why[PATH_MAX + 64];
+	if (elf_loader_tokens(lib, sizeof lib, platform, sizeof platform) < 0)
+		lib[0] = platform[0] = '\0';
+	struct elf_paths e = { 0 };
+	if (elf_read_paths(fd, real, lib, platform, &e) < 0 || !e.is_elf) {
+		elf_paths_free(&e);
+		return;
+	}
+	snprintf(why, sizeof why, "%s of %s", e.from_rpath ? "RPATH" : "RUNPATH", real);
+	for (size_t i = 0; i < e.nsearch; i++)
+		discover_add_logged(j, e.search[i], why);
+	elf_paths_free(&e);
+	(void)what;
+}
+
+/* "#!INTERP ARG" of a script: the interpreter's path (resolving /usr/bin/env NAME through
+ * PATH), or an empty string. */
+static void script_interp(int fd, const char *path_var, char *out, size_t size)
+{
+	char line[256];
+	out[0] = '\0';
+	ssize_t n = pread(fd, line, sizeof line - 1, 0);
+	if (n < 3 || line[0] != '#' || line[1] != '!')
+		return;
+	line[n] = '\0';
+	char *nl = strchr(line, '\n');
+	if (!nl)
+		return;
+	*nl = '\0';
+	char *save = NULL, *interp = strtok_r(line + 2, " \t", &save), *arg = strtok_r(NULL, " \t", &save);
+	if (!interp || interp[0] != '/')
+		return;
+	const char *base = strrchr(interp, '/') + 1;
+	if (strcmp(base, "env") || !arg || arg[0] == '-' || !path_var) {
+		snprintf(out, size, "%s", interp);
+		return;
+	}
+	char *copy = strdup(path_var);
+	for (char *d = copy ? strtok_r(copy, ":", &save) : NULL; d; d = strtok_r(NULL, ":", &save)) {
+		char cand[PATH_MAX];
+		if (d[0] == '/' && snprintf(cand, sizeof cand, "%s/%s", d, arg) < (int)sizeof cand &&
+		    access(cand, X_OK) == 0) {
+			snprintf(out, size, "%s", cand);
+			break;
+		}
+	}
+	free(copy);
+}
+
+/* Worker: the file the new program is (opened from the caller's start), and, for a script,
+ * its interpreter. */
+static void discover_exe(struct call *c, int dfd, const char *named, const struct exec_note *note, int depth)
+{
+	int fd = openat(dfd, named, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	STAT_ADD(c->node->fsops, 1);
+	if (fd < 0)
+		return;   /* not readable (mode 0111), missing...: the kernel's exec will say */
+	char link[64], real[PATH_MAX], tree[PATH_MAX], why[PATH_MAX + 64];
+	snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(link, real, sizeof real - 1);
+	struct stat st;
+	if (n <= 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return;
+	}
+	real[n] = '\0';
+	exe_tree(real, tree, sizeof tree);
+	snprintf(why, sizeof why, "tree of %s", real);
+	discover_add_logged(c->job, tree, why);
+	discover_elf(c->job, fd, real, "program");
+	struct found_dirs py = { 0 };
+	char named_abs[PATH_MAX * 2];
+	if (named[0] == '/')
+		snprintf(named_abs, sizeof named_abs, "%s", named);
+	else
+		snprintf(named_abs, sizeof named_abs, "%s", c->path[0] ? c->path : real);
+	if (pyenv_discover(named_abs, real, note ? note->userbase : NULL, note ? note->home : NULL, &py) == 0)
+		for (size_t i = 0; i < py.n; i++)
+			discover_add_logged(c->job, py.v[i].dir, py.v[i].why);
+	found_dirs_free(&py);
+	char interp[PATH_MAX];
+	script_interp(fd, note ? note->path : NULL, interp, sizeof interp);
+	close(fd);
+	if (interp[0] && depth == 0)
+		discover_exe(c, AT_FDCWD, interp, note, 1);
+}
+
+static struct verdict serve_exec(struct call *c, int dirfd, uint64_t path, uint64_t envp)
+{
+	if (c->job->pass_all)
+		return verdict_continue();
+	if (!c->in_worker) {
+		int routed = route_call(c, dirfd, path);   /* path, start, and its absolute form */
+		if (routed < 0 || !c->raw[0])
+			return verdict_continue();
+		c->exec = read_env(c, envp, c->path[0] ? c->path : c->raw);
+		return verdict_defer();   /* the file itself is read by a worker */
+	}
+	if (!c->raw[0])
+		return verdict_continue();
+	int dfd = start_dirfd(&c->start, c->raw);
+	if (dfd != -1 && !c->start.foreign_root)
+		discover_exe(c, dfd, c->raw, c->exec, 0);
+	return verdict_continue();
+}
+
+struct verdict h_execve(struct call *c)
+{
+	return serve_exec(c, AT_FDCWD, c->args[0], c->args[2]);
+}
+
+struct verdict h_execveat(struct call *c)
+{
+	if (c->args[4] & AT_EMPTY_PATH)
+		return verdict_continue();   /* fexecve: the descriptor's file was opened before */
+	return serve_exec(c, dirfd_arg(c->args[0]), c->args[1], c->args[3]);
+}
