@@ -64,6 +64,7 @@ struct call {
 	bool prepared;         /* routed, or found unroutable (done once per call) */
 	bool have_start;       /* raw read and start opened */
 	int8_t routed;         /* route_call's answer once prepared: 1 or -1 */
+	bool no_rule;          /* routed to the kernel because no policy rule covers the path */
 	uint64_t epoch;        /* node mut_epoch when a fill began */
 	/* Is the notification still pending (caller alive, same call)? Asked after reading
 	 * the caller's memory and /proc entries, before acting on them. */

@@ -1,6 +1,7 @@
 /* The I/O side of the policy: reading policy files, the variables collrun provides
  * (COLLRUN_EXE_TREE), and printing rules for --print-policy and --explain. */
 #include "policy_setup.h"
+#include "discover.h"
 #include "log.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -139,8 +140,19 @@ int policy_print(const struct policy *p)
 	char rule[PATH_MAX * 3];
 	for (size_t i = 0; i < p->n; i++) {
 		policy_format_rule(&p->rules[i], rule, sizeof rule);
-		if (!repeats_earlier(p, i, rule))
-			printf("%-60s # %s\n", rule, p->rules[i].origin);
+		if (repeats_earlier(p, i, rule))
+			continue;
+		printf("%-60s # %s\n", rule, p->rules[i].origin);
+		if (p->rules[i].action != POL_DISCOVERED || !p->discovered_ctx)
+			continue;
+		/* What was discovered so far (for --print-policy -- PROGRAM: what PROGRAM's own
+		 * files and environment name; the rest is learned while the job runs). */
+		struct discovered *d = p->discovered_ctx;
+		for (size_t k = 0, n = discovered_count(d); k < n; k++) {
+			const struct pol_rule *r = discovered_rule(d, k);
+			policy_format_rule(r, rule, sizeof rule);
+			printf("  %-58s # %s\n", rule, r->origin);
+		}
 	}
 	if (p->n == 0)
 		printf("# no rules: every path is passed to the kernel\n");

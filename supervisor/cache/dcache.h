@@ -47,6 +47,7 @@ enum obj_flags {
 	OBJ_VOLATILE  = 1u << 1,  /* the job changed (or may change) its attributes or contents */
 	OBJ_STAT_EXACT = 1u << 2, /* st came from a synced fstat (else: a DONT_SYNC statx) */
 	OBJ_POLICY_SET = 1u << 3, /* pol is computed */
+	OBJ_LEARNED   = 1u << 4,  /* its search paths were read (learn.h) */
 };
 
 struct listing {

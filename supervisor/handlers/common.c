@@ -143,7 +143,9 @@ static int decide(struct call *c)
 		}
 	}
 	struct pol_decision d;
-	switch (policy_decide(&j->policy, c->path, &d, c->target, sizeof c->target)) {
+	enum pol_action a = policy_decide(&j->policy, c->path, &d, c->target, sizeof c->target);
+	c->no_rule = !d.rule;
+	switch (a) {
 	case POL_DENY:
 	case POL_HIDE:
 		c->how = ROUTE_DENY, c->route_err = d.err;   /* whoever asks */

@@ -8,9 +8,8 @@
 #include "handlers/common.h"
 #include "handlers/handlers.h"
 #include "discover.h"
-#include "elf.h"
+#include "learn.h"
 #include "log.h"
-#include "pyenv.h"
 #include "tracee_mem.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -27,23 +26,6 @@
 static const char *const search_vars[] = { "LD_LIBRARY_PATH", "PYTHONPATH", "PYTHONHOME" };
 /* ...and ones that name one tree. */
 static const char *const tree_vars[] = { "VIRTUAL_ENV", "CONDA_PREFIX" };
-
-/* What the worker half needs from the environment of the new program. */
-struct exec_note {
-	char *path;       /* PATH, for #!/usr/bin/env NAME */
-	char *home;       /* HOME and PYTHONUSERBASE, for a Python interpreter's user site */
-	char *userbase;
-};
-
-void exec_note_free(struct exec_note *n)
-{
-	if (!n)
-		return;
-	free(n->path);
-	free(n->home);
-	free(n->userbase);
-	free(n);
-}
 
 void discover_add_logged(struct job *j, const char *dir, const char *why)
 {
@@ -120,108 +102,6 @@ static struct exec_note *read_env(struct call *c, uint64_t envp, const char *exe
 	return note;
 }
 
-/* The tree an executable was installed into: /opt/app for /opt/app/bin/x, else its folder. */
-static void exe_tree(const char *real, char *out, size_t size)
-{
-	snprintf(out, size, "%s", real);
-	char *slash = strrchr(out, '/');
-	if (slash)
-		*slash = '\0';
-	char *base = strrchr(out, '/');
-	if (base && base != out && (!strcmp(base, "/bin") || !strcmp(base, "/sbin")))
-		*base = '\0';
-}
-
-/* Worker: an ELF object's search paths, and its own tree. */
-static void discover_elf(struct job *j, int fd, const char *real, const char *what)
-{
-	char lib[64], platform[64], why[PATH_MAX + 64];
-	if (elf_loader_tokens(lib, sizeof lib, platform, sizeof platform) < 0)
-		lib[0] = platform[0] = '\0';
-	struct elf_paths e = { 0 };
-	if (elf_read_paths(fd, real, lib, platform, &e) < 0 || !e.is_elf) {
-		elf_paths_free(&e);
-		return;
-	}
-	snprintf(why, sizeof why, "%s of %s", e.from_rpath ? "RPATH" : "RUNPATH", real);
-	for (size_t i = 0; i < e.nsearch; i++)
-		discover_add_logged(j, e.search[i], why);
-	elf_paths_free(&e);
-	(void)what;
-}
-
-/* "#!INTERP ARG" of a script: the interpreter's path (resolving /usr/bin/env NAME through
- * PATH), or an empty string. */
-static void script_interp(int fd, const char *path_var, char *out, size_t size)
-{
-	char line[256];
-	out[0] = '\0';
-	ssize_t n = pread(fd, line, sizeof line - 1, 0);
-	if (n < 3 || line[0] != '#' || line[1] != '!')
-		return;
-	line[n] = '\0';
-	char *nl = strchr(line, '\n');
-	if (!nl)
-		return;
-	*nl = '\0';
-	char *save = NULL, *interp = strtok_r(line + 2, " \t", &save), *arg = strtok_r(NULL, " \t", &save);
-	if (!interp || interp[0] != '/')
-		return;
-	const char *base = strrchr(interp, '/') + 1;
-	if (strcmp(base, "env") || !arg || arg[0] == '-' || !path_var) {
-		snprintf(out, size, "%s", interp);
-		return;
-	}
-	char *copy = strdup(path_var);
-	for (char *d = copy ? strtok_r(copy, ":", &save) : NULL; d; d = strtok_r(NULL, ":", &save)) {
-		char cand[PATH_MAX];
-		if (d[0] == '/' && snprintf(cand, sizeof cand, "%s/%s", d, arg) < (int)sizeof cand &&
-		    access(cand, X_OK) == 0) {
-			snprintf(out, size, "%s", cand);
-			break;
-		}
-	}
-	free(copy);
-}
-
-/* Worker: the file the new program is (opened from the caller's start), and, for a script,
- * its interpreter. */
-static void discover_exe(struct call *c, int dfd, const char *named, const struct exec_note *note, int depth)
-{
-	int fd = openat(dfd, named, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	STAT_ADD(c->node->fsops, 1);
-	if (fd < 0)
-		return;   /* not readable (mode 0111), missing...: the kernel's exec will say */
-	char link[64], real[PATH_MAX], tree[PATH_MAX], why[PATH_MAX + 64];
-	snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
-	ssize_t n = readlink(link, real, sizeof real - 1);
-	struct stat st;
-	if (n <= 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return;
-	}
-	real[n] = '\0';
-	exe_tree(real, tree, sizeof tree);
-	snprintf(why, sizeof why, "tree of %s", real);
-	discover_add_logged(c->job, tree, why);
-	discover_elf(c->job, fd, real, "program");
-	struct found_dirs py = { 0 };
-	char named_abs[PATH_MAX * 2];
-	if (named[0] == '/')
-		snprintf(named_abs, sizeof named_abs, "%s", named);
-	else
-		snprintf(named_abs, sizeof named_abs, "%s", c->path[0] ? c->path : real);
-	if (pyenv_discover(named_abs, real, note ? note->userbase : NULL, note ? note->home : NULL, &py) == 0)
-		for (size_t i = 0; i < py.n; i++)
-			discover_add_logged(c->job, py.v[i].dir, py.v[i].why);
-	found_dirs_free(&py);
-	char interp[PATH_MAX];
-	script_interp(fd, note ? note->path : NULL, interp, sizeof interp);
-	close(fd);
-	if (interp[0] && depth == 0)
-		discover_exe(c, AT_FDCWD, interp, note, 1);
-}
-
 static struct verdict serve_exec(struct call *c, int dirfd, uint64_t path, uint64_t envp)
 {
 	if (c->job->pass_all)
@@ -237,7 +117,7 @@ static struct verdict serve_exec(struct call *c, int dirfd, uint64_t path, uint6
 		return verdict_continue();
 	int dfd = start_dirfd(&c->start, c->raw);
 	if (dfd != -1 && !c->start.foreign_root)
-		discover_exe(c, dfd, c->raw, c->exec, 0);
+		STAT_ADD(c->node->fsops, learn_program(c->job, dfd, c->raw, c->path[0] ? c->path : c->raw, c->exec));
 	return verdict_continue();
 }
 

@@ -14,6 +14,7 @@
 #include "arch.h"
 #include "fill.h"
 #include "invalidate.h"
+#include "learn.h"
 #include "procfs.h"
 #include "tracee_mem.h"
 #include <ctype.h>
@@ -326,6 +327,34 @@ static int open_from_walk(struct walk *w, const struct open_req *o, enum walk_re
 	return err ? err : k.fd;
 }
 
+static int op_learn(int fd, void *ctx)
+{
+	struct walk *w = ctx;
+	char name[32];
+	snprintf(name, sizeof name, "/proc/self/fd/%d", fd);
+	int rfd = open(name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (rfd < 0)
+		return -errno;
+	learn_object(w->c->job, rfd, w->phys);
+	close(rfd);
+	return 0;
+}
+
+/* A shared object the loader opens in a cached tree: its RUNPATH names where the loader
+ * looks next (learn.h). Once per file. Lock held (dropped while reading). */
+static void learn_walked(struct walk *w, int served_fd)
+{
+	struct obj *o = w->obj;
+	if ((o->flags & OBJ_LEARNED) || !w->phys_ok || !is_shared_object_name(w->phys))
+		return;
+	o->flags |= OBJ_LEARNED;
+	if (served_fd >= 0) {   /* the memfd copy we hand out: read from memory */
+		learn_object(w->c->job, served_fd, w->phys);
+		return;
+	}
+	slot_fill(w, op_learn, w);
+}
+
 static struct verdict serve_open(struct call *c, int dirfd, uint64_t path, const struct open_req *o)
 {
 	bool writes = may_write(o->flags);
@@ -351,6 +380,15 @@ static struct verdict serve_open(struct call *c, int dirfd, uint64_t path, const
 		if (!c->in_worker)
 			return verdict_defer();
 		return open_for_caller(c, o, redirect);
+	}
+	if (routed > 0 && c->how == ROUTE_KERNEL && c->no_rule && !(o->flags & (O_PATH | O_DIRECTORY)) &&
+	    is_shared_object_name(c->raw) && !c->start.foreign_root) {
+		/* A library outside every tree (dlopen of a path, a search path nobody declared):
+		 * learn its folder and its own search paths, then let the kernel open it. */
+		if (!c->in_worker)
+			return verdict_defer();
+		STAT_ADD(c->node->fsops, learn_library(c->job, start_dirfd(&c->start, c->raw), c->raw));
+		return verdict_continue();
 	}
 	if (routed < 0 || c->how == ROUTE_KERNEL)
 		return verdict_continue();
@@ -389,8 +427,10 @@ static struct verdict serve_open(struct call *c, int dirfd, uint64_t path, const
 	} else if (r == WALK_DONE && !S_ISREG(w.obj->mode))
 		r = WALK_PASS;   /* devices, fifos, sockets: the kernel */
 	else if (r == WALK_DONE) {
-		if (local && !data_wants_copy(c->node->data, local))
+		if (local && !data_wants_copy(c->node->data, local)) {
+			learn_walked(&w, -1);
 			r = WALK_PASS, kernel = true;   /* the kernel opens it: exactly native */
+		}
 		else if (!data_wants_copy(c->node->data, local)) {
 			/* --data=direct on a network file system: the file itself, without a walk */
 			if ((fd = open_from_walk(&w, o, &r)) < 0)
@@ -398,6 +438,8 @@ static struct verdict serve_open(struct call *c, int dirfd, uint64_t path, const
 		} else {
 			fd = serve_copy(&w, o, &r);
 			copied = true;
+			if (fd >= 0 && r == WALK_DONE)
+				learn_walked(&w, fd);
 			if (fd < 0) {
 				err = fd == NO_FD ? 0 : -fd;
 				fd = -1;
