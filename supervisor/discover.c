@@ -85,9 +85,11 @@ static size_t clean(const char *dir, char *out, size_t size)
 	return n;
 }
 
-/* Would a tree this wide cache what no code lives in? "/", a top-level directory, the home
- * folder or one above it. */
-static bool too_wide(const struct discovered *d, const char *s, size_t n)
+/* Is this a tree that must not be cached? "/" or a top-level directory (too wide to hold
+ * only code); the home folder or one above it; a dot-folder of the home folder
+ * (~/.cache, ~/.config: state that changes while jobs run; the default policy's explicit
+ * rules cache the ones that hold software, such as ~/.local/lib). */
+static bool refused(const struct discovered *d, const char *s, size_t n)
 {
 	if (n == 0 || !memchr(s + 1, '/', n - 1))
 		return true;
@@ -97,6 +99,8 @@ static bool too_wide(const struct discovered *d, const char *s, size_t n)
 			hl--;
 		if (n <= hl && memcmp(d->home, s, n) == 0 && (n == hl || d->home[n] == '/'))
 			return true;
+		if (n > hl + 1 && memcmp(d->home, s, hl) == 0 && s[hl] == '/' && s[hl + 1] == '.')
+			return true;
 	}
 	return false;
 }
@@ -105,7 +109,7 @@ int discovered_add(struct discovered *d, const char *dir, const char *why)
 {
 	char c[4096];
 	size_t n = clean(dir, c, sizeof c);
-	if (!n || too_wide(d, c, n))
+	if (!n || refused(d, c, n))
 		return 0;
 	pthread_rwlock_wrlock(&d->lock);
 	int ret = 1;

@@ -18,13 +18,13 @@ struct discovered {
 	size_t n, cap;
 	uint32_t *slots;      /* open addressing: index + 1 into v, by hash of the prefix */
 	size_t nslots;
-	char *home;           /* never discovered: $HOME itself and its ancestors */
+	char *home;           /* never discovered: $HOME, its ancestors and its dot-folders */
 };
 
 int discovered_init(struct discovered *d, const char *home);
 /* Add dir (absolute; "//", "/./" and trailing "/" are cleaned, ".." kept) with the reason
  * shown by --print-policy and -v. 1 added, 0 already known or refused (relative, "/", a
- * top-level directory such as /opt, $HOME or above it), -errno. */
+ * top-level directory such as /opt, $HOME or above it, a dot-folder of $HOME), -errno. */
 int discovered_add(struct discovered *d, const char *dir, const char *why);
 /* The policy's hook (struct policy.discovered): does a discovered tree cover path? */
 bool discovered_match(void *ctx, const char *path, const struct pol_rule **rule);

@@ -89,6 +89,7 @@ static void print_stats(const struct options *o, const char *note)
 		fprintf(out, "collrun: nested under another collrun: its supervisor served this job\n");
 	if (note[0])
 		fprintf(out, "collrun: note: %s\n", note);
+	sup.stats.discovered = discovered_count(&sup.disc);
 	stats_print(out, &sup.stats, node.data);
 	if (out != stderr)
 		fclose(out);

@@ -28,9 +28,12 @@ void stats_print(FILE *out, const struct stats *s, const struct data_store *d)
 	fprintf(out, "collrun: unique files %" PRIu64 ", bytes cached %" PRIu64
 		", file-system operations %" PRIu64 ", invalidations %" PRIu64 ", foreign-ABI calls %" PRIu64 "\n",
 		d->files, d->bytes, s->fsops + node.fsops, node.dc.marks, s->foreign);
+	if (s->discovered)
+		fprintf(out, "collrun: %" PRIu64 " software trees discovered while the job ran (cached;"
+			" -v names each)\n", s->discovered);
 	fprintf(out, "collrun-stats: trapped=%" PRIu64 " served=%" PRIu64 " filled=%" PRIu64 " passed=%" PRIu64
 		" negative=%" PRIu64 " files=%" PRIu64 " bytes=%" PRIu64 " fsops=%" PRIu64
-		" invalidations=%" PRIu64 " kernel=%" PRIu64 "\n",
+		" invalidations=%" PRIu64 " kernel=%" PRIu64 " discovered=%" PRIu64 "\n",
 		t.trapped + s->foreign, t.hits, t.fills, t.passed + s->foreign, t.negative, d->files, d->bytes,
-		s->fsops + node.fsops, node.dc.marks, s->kernel);
+		s->fsops + node.fsops, node.dc.marks, s->kernel, s->discovered);
 }

@@ -12,6 +12,7 @@ struct stats {
 	uint64_t fsops;        /* file-system operations the supervisor made to fill */
 	uint64_t foreign;      /* calls from another ABI (i386, x32), always passed */
 	uint64_t kernel;       /* opens walked from the cache and performed by the kernel */
+	uint64_t discovered;   /* trees the policy's `discovered` marker covers, set at the end */
 };
 
 struct data_store;
