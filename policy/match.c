@@ -32,14 +32,26 @@ static int push(struct policy *p, const struct pol_rule *r)
 	return 0;
 }
 
-int policy_add_marker(struct policy *p, const char *origin)
+static const char *const source_names[] = { "environment", "program", "runpath", "libraries", "python" };
+
+const char *pol_source_name(unsigned bit)
 {
-	struct pol_rule r = { .action = POL_DISCOVERED, .pattern = strdup(""), .origin = strdup(origin ? origin : "") };
+	for (size_t i = 0; i < sizeof source_names / sizeof *source_names; i++)
+		if (bit == 1u << i)
+			return source_names[i];
+	return NULL;
+}
+
+int policy_add_marker(struct policy *p, unsigned sources, const char *origin)
+{
+	struct pol_rule r = { .action = POL_DISCOVERED, .pattern = strdup(""), .origin = strdup(origin ? origin : ""),
+			      .sources = sources & POL_SRC_ALL };
 	if (!r.pattern || !r.origin || push(p, &r)) {
 		free(r.pattern);
 		free(r.origin);
 		return -ENOMEM;
 	}
+	p->discover_sources |= r.sources;
 	return 0;
 }
 
@@ -246,6 +258,10 @@ int policy_format_rule(const struct pol_rule *r, char *buf, size_t size)
 		break;
 	case POL_DISCOVERED:
 		n = snprintf(buf, size, "discovered");
+		if (r->sources != POL_SRC_ALL)
+			for (unsigned b = 1; b & POL_SRC_ALL && n >= 0 && (size_t)n < size; b <<= 1)
+				if (r->sources & b)
+					n += snprintf(buf + n, size - n, " %s", pol_source_name(b));
 		break;
 	default:
 		n = snprintf(buf, size, "%s %s", pol_action_name(r->action), pat);

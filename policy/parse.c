@@ -182,6 +182,27 @@ static int add_patterns(struct parser *ps, enum pol_action a, struct token *pat,
 	return 0;
 }
 
+/* "discovered [SOURCE...]": the marker, learning from the named sources (none: all). */
+static int marker(struct parser *ps, struct token *t, int nt, const char *name, int line)
+{
+	unsigned sources = nt > 1 ? 0 : POL_SRC_ALL;
+	for (int i = 1; i < nt; i++) {
+		if (t[i].emptied)
+			return 0;   /* an optional variable is unset: this rule does not apply */
+		unsigned b = 1;
+		while ((b & POL_SRC_ALL) && strcmp(pol_source_name(b), t[i].text))
+			b <<= 1;
+		if (!(b & POL_SRC_ALL))
+			return fail(ps, name, line, t[i].col,
+				    "unknown source '%.64s' (expected environment, program, runpath, libraries or python)",
+				    t[i].text);
+		sources |= b;
+	}
+	char origin[512];
+	snprintf(origin, sizeof origin, "%s:%d", name, line);
+	return policy_add_marker(ps->p, sources, origin);
+}
+
 static int directive(struct parser *ps, struct token *t, int nt, const char *name, int line, int eol)
 {
 	static const struct { const char *word; enum pol_action a; int nargs; const char *usage; } dirs[] = {
@@ -192,7 +213,7 @@ static int directive(struct parser *ps, struct token *t, int nt, const char *nam
 		{ "library", POL_LIBRARY, 2, "library NAME PATH" },
 		{ "hide", POL_HIDE, 1, "hide NAME" },
 		{ "include", -1, 1, "include FILE" },
-		{ "discovered", POL_DISCOVERED, 0, "discovered" },
+		{ "discovered", POL_DISCOVERED, 0, "discovered [SOURCE...]" },
 	};
 	int d = -1;
 	for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++)
@@ -201,6 +222,8 @@ static int directive(struct parser *ps, struct token *t, int nt, const char *nam
 	if (d < 0)
 		return fail(ps, name, line, t[0].col,
 			    "unknown rule '%.64s' (expected cache, pass, deny, redirect, library, hide, discovered or include)", t[0].text);
+	if (dirs[d].a == POL_DISCOVERED)
+		return marker(ps, t, nt, name, line);
 	if (nt - 1 < dirs[d].nargs)
 		return fail(ps, name, line, eol, "missing argument: the form is '%s'", dirs[d].usage);
 	if (nt - 1 > dirs[d].nargs)
@@ -230,8 +253,6 @@ static int directive(struct parser *ps, struct token *t, int nt, const char *nam
 		if (t[2].text[0] != '/')
 			return fail(ps, name, line, t[2].col, "redirect TO must be an absolute path");
 		return policy_add(ps->p, a, t[1].text, t[2].text, 0, origin);
-	case POL_DISCOVERED:
-		return policy_add_marker(ps->p, origin);
 	case POL_LIBRARY:
 	case POL_HIDE:
 		if (strchr(t[1].text, '/') || !t[1].text[0])

@@ -16,6 +16,18 @@ enum pol_action {
 	POL_DISCOVERED, /* marker: here, the trees discovered while the job runs (CACHE) */
 };
 
+/* Where discovered trees come from (a `discovered` rule's words; none: all). */
+enum pol_source {
+	POL_SRC_ENVIRONMENT = 1 << 0,  /* LD_LIBRARY_PATH, PYTHONPATH... of every program started */
+	POL_SRC_PROGRAM = 1 << 1,      /* the tree of every program started, a script's interpreter */
+	POL_SRC_RUNPATH = 1 << 2,      /* DT_RPATH/DT_RUNPATH of every ELF object mapped */
+	POL_SRC_LIBRARIES = 1 << 3,    /* the folder of every library opened outside cached trees */
+	POL_SRC_PYTHON = 1 << 4,       /* a Python interpreter's prefixes, site-packages, .pth */
+	POL_SRC_ALL = (1 << 5) - 1,
+};
+/* The word for one source bit, or NULL. */
+const char *pol_source_name(unsigned bit);
+
 struct pol_rule {
 	enum pol_action action;
 	char *pattern;      /* absolute pattern, or a file name for LIBRARY/HIDE */
@@ -24,6 +36,7 @@ struct pol_rule {
 	char *target;       /* REDIRECT: TO; LIBRARY: PATH */
 	int err;            /* DENY: errno; HIDE: ENOENT */
 	char *origin;       /* "FILE:LINE" or "--cache" etc. */
+	unsigned sources;   /* DISCOVERED: enum pol_source bits */
 };
 
 struct policy {
@@ -33,6 +46,7 @@ struct policy {
 	 * a CACHE rule that stays valid) if one covers path. NULL: none are discovered. */
 	bool (*discovered)(void *ctx, const char *path, const struct pol_rule **rule);
 	void *discovered_ctx;
+	unsigned discover_sources;   /* union of the markers' sources: 0, nothing is learned */
 };
 
 struct pol_decision {
@@ -42,8 +56,9 @@ struct pol_decision {
 	const char *target;            /* REDIRECT, LIBRARY: the path to look up instead */
 };
 
-/* Append the `discovered` marker (where discovered trees are decided). */
-int policy_add_marker(struct policy *p, const char *origin);
+/* Append the `discovered` marker (where discovered trees are decided), learning from
+ * sources (enum pol_source bits). */
+int policy_add_marker(struct policy *p, unsigned sources, const char *origin);
 /* Append a rule. Patterns must be absolute (LIBRARY/HIDE: a plain file name), REDIRECT's
  * FROM has no glob characters. -EINVAL, -ENOMEM. */
 int policy_add(struct policy *p, enum pol_action a, const char *pattern, const char *target,

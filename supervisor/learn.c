@@ -57,7 +57,7 @@ bool learn_object(struct job *j, int fd, const char *real)
 	}
 	snprintf(why, sizeof why, "%s of %s", e.from_rpath ? "RPATH" : "RUNPATH", real);
 	for (size_t i = 0; i < e.nsearch; i++)
-		discover_add_logged(j, e.search[i], why);
+		discover_add_logged(j, POL_SRC_RUNPATH, e.search[i], why);
 	elf_paths_free(&e);
 	return true;
 }
@@ -125,12 +125,12 @@ static unsigned program(struct job *j, int dfd, const char *named, const char *n
 	}
 	exe_tree(real, tree, sizeof tree);
 	snprintf(why, sizeof why, "tree of %s", real);
-	discover_add_logged(j, tree, why);
+	discover_add_logged(j, POL_SRC_PROGRAM, tree, why);
 	learn_object(j, fd, real);
 	struct found_dirs py = { 0 };
 	if (pyenv_discover(named_abs, real, note ? note->userbase : NULL, note ? note->home : NULL, &py) == 0)
 		for (size_t i = 0; i < py.n; i++)
-			discover_add_logged(j, py.v[i].dir, py.v[i].why);
+			discover_add_logged(j, POL_SRC_PYTHON, py.v[i].dir, py.v[i].why);
 	found_dirs_free(&py);
 	script_interp(fd, note ? note->path : NULL, interp, sizeof interp);
 	close(fd);
@@ -159,7 +159,7 @@ unsigned learn_library(struct job *j, int dfd, const char *named)
 		snprintf(dir, sizeof dir, "%s", real);
 		*strrchr(dir, '/') = '\0';
 		snprintf(why, sizeof why, "folder of %s, loaded by the job", real);
-		discover_add_logged(j, dir, why);
+		discover_add_logged(j, POL_SRC_LIBRARIES, dir, why);
 	}
 	close(fd);
 	return 2;

@@ -288,7 +288,7 @@ int main(int argc, char **argv)
 			char *v = getenv(lists[i]) ? strdup(getenv(lists[i])) : NULL, *save = NULL, why[128];
 			snprintf(why, sizeof why, "%s of collrun's environment", lists[i]);
 			for (char *e = v ? strtok_r(v, ":", &save) : NULL; e; e = strtok_r(NULL, ":", &save))
-				discover_add_logged(&sup, e, why);
+				discover_add_logged(&sup, POL_SRC_ENVIRONMENT, e, why);
 			free(v);
 		}
 		learn_closure(&sup, path, getenv("LD_LIBRARY_PATH"), &note);

@@ -27,9 +27,9 @@ static const char *const search_vars[] = { "LD_LIBRARY_PATH", "PYTHONPATH", "PYT
 /* ...and ones that name one tree. */
 static const char *const tree_vars[] = { "VIRTUAL_ENV", "CONDA_PREFIX" };
 
-void discover_add_logged(struct job *j, const char *dir, const char *why)
+void discover_add_logged(struct job *j, unsigned source, const char *dir, const char *why)
 {
-	if (discovered_add(&j->disc, dir, why) == 1)
+	if ((j->policy.discover_sources & source) && discovered_add(&j->disc, dir, why) == 1)
 		log_trace(1, "discovered %s (%s)", dir, why);
 }
 
@@ -39,7 +39,7 @@ static void add_list(struct job *j, const char *list, const char *why)
 	char *copy = strdup(list), *save = NULL;
 	for (char *e = copy ? strtok_r(copy, ":", &save) : NULL; e; e = strtok_r(NULL, ":", &save))
 		if (e[0] == '/')
-			discover_add_logged(j, e, why);
+			discover_add_logged(j, POL_SRC_ENVIRONMENT, e, why);
 	free(copy);
 }
 
@@ -90,7 +90,7 @@ static struct exec_note *read_env(struct call *c, uint64_t envp, const char *exe
 		if (k < sizeof search_vars / sizeof *search_vars)
 			add_list(c->job, v, why);
 		else if (k < sizeof search_vars / sizeof *search_vars + sizeof tree_vars / sizeof *tree_vars)
-			discover_add_logged(c->job, v, why);
+			discover_add_logged(c->job, POL_SRC_ENVIRONMENT, v, why);
 		if (strcmp(names[k], "PATH") == 0 && !note->path)
 			note->path = v, v = NULL;
 		else if (strcmp(names[k], "HOME") == 0 && !note->home)
@@ -104,8 +104,8 @@ static struct exec_note *read_env(struct call *c, uint64_t envp, const char *exe
 
 static struct verdict serve_exec(struct call *c, int dirfd, uint64_t path, uint64_t envp)
 {
-	if (c->job->pass_all)
-		return verdict_continue();
+	if (c->job->pass_all || !(c->job->policy.discover_sources & ~POL_SRC_LIBRARIES))
+		return verdict_continue();   /* nothing to learn from a new program */
 	if (!c->in_worker) {
 		int routed = route_call(c, dirfd, path);   /* path, start, and its absolute form */
 		if (routed < 0 || !c->raw[0])

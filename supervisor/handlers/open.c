@@ -345,7 +345,8 @@ static int op_learn(int fd, void *ctx)
 static void learn_walked(struct walk *w, int served_fd)
 {
 	struct obj *o = w->obj;
-	if ((o->flags & OBJ_LEARNED) || !w->phys_ok || !is_shared_object_name(w->phys))
+	if ((o->flags & OBJ_LEARNED) || !w->phys_ok || !is_shared_object_name(w->phys) ||
+	    !(w->c->job->policy.discover_sources & POL_SRC_RUNPATH))
 		return;
 	o->flags |= OBJ_LEARNED;
 	if (served_fd >= 0) {   /* the memfd copy we hand out: read from memory */
@@ -382,6 +383,7 @@ static struct verdict serve_open(struct call *c, int dirfd, uint64_t path, const
 		return open_for_caller(c, o, redirect);
 	}
 	if (routed > 0 && c->how == ROUTE_KERNEL && c->no_rule && !(o->flags & (O_PATH | O_DIRECTORY)) &&
+	    (c->job->policy.discover_sources & (POL_SRC_LIBRARIES | POL_SRC_RUNPATH)) &&
 	    is_shared_object_name(c->raw) && !c->start.foreign_root) {
 		/* A library outside every tree (dlopen of a path, a search path nobody declared):
 		 * learn its folder and its own search paths, then let the kernel open it. */

@@ -94,7 +94,7 @@ Test(discover, marker_decides_in_its_place_among_the_rules)
 {
 	struct policy p = { 0 };
 	cr_assert_eq(policy_add(&p, POL_PASS, "/opt/spk/lib/out", NULL, 0, "explicit"), 0);
-	cr_assert_eq(policy_add_marker(&p, "marker"), 0);
+	cr_assert_eq(policy_add_marker(&p, POL_SRC_ALL, "marker"), 0);
 	cr_assert_eq(policy_add(&p, POL_PASS, "/opt", NULL, 0, "after"), 0);
 	p.discovered = discovered_match;
 	p.discovered_ctx = &d;

@@ -634,7 +634,7 @@ static void old_default(struct policy *p, const struct var *vars)
 	old_dir(p, vars, "HOME", "/.conda");
 	old_dir(p, vars, "HOME", "/miniconda3");
 	old_dir(p, vars, "HOME", "/anaconda3");
-	policy_add_marker(p, "discovered");   /* decides nothing without a discovery hook */
+	policy_add_marker(p, POL_SRC_ALL, "discovered");   /* decides nothing without a discovery hook */
 	const char *home = var_of(vars, "HOME");
 	if (home && home[0] == '/' && strcmp(home, "/") != 0)
 		policy_add(p, POL_PASS, home, NULL, 0, "home folder");
