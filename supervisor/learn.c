@@ -43,38 +43,60 @@ static void real_of(int fd, char *out, size_t size)
 		out[0] = '\0';
 }
 
-bool learn_object(struct job *j, int fd, const char *real)
+/* The folder part of path (without the last '/'), as a length. */
+static size_t dir_len(const char *path)
+{
+	const char *s = strrchr(path, '/');
+	return s ? (size_t)(s - path) : 0;
+}
+
+/* Read the object's search paths with $ORIGIN the folder of origin, and add them. Whether
+ * it was an ELF object. */
+static bool add_search(struct job *j, int fd, const char *origin, const char *lib, const char *platform)
+{
+	struct elf_paths e = { 0 };
+	char why[PATH_MAX + 64];
+	bool is_elf = elf_read_paths(fd, origin, lib, platform, &e) == 0 && e.is_elf;
+	if (is_elf) {
+		snprintf(why, sizeof why, "%s of %s", e.from_rpath ? "RPATH" : "RUNPATH", origin);
+		for (size_t i = 0; i < e.nsearch; i++)
+			discover_add_logged(j, POL_SRC_RUNPATH, e.search[i], why);
+	}
+	elf_paths_free(&e);
+	return is_elf;
+}
+
+bool learn_object(struct job *j, int fd, const char *real, const char *opened)
 {
 	static __thread char lib[64], platform[64];
 	static __thread bool tokens;
 	if (!tokens && elf_loader_tokens(lib, sizeof lib, platform, sizeof platform) == 0)
 		tokens = true;
-	struct elf_paths e = { 0 };
-	char why[PATH_MAX + 64];
-	if (elf_read_paths(fd, real, tokens ? lib : "", tokens ? platform : "", &e) < 0 || !e.is_elf) {
-		elf_paths_free(&e);
+	const char *l = tokens ? lib : "", *pf = tokens ? platform : "";
+	if (!add_search(j, fd, real, l, pf))
 		return false;
-	}
-	snprintf(why, sizeof why, "%s of %s", e.from_rpath ? "RPATH" : "RUNPATH", real);
-	for (size_t i = 0; i < e.nsearch; i++)
-		discover_add_logged(j, POL_SRC_RUNPATH, e.search[i], why);
-	elf_paths_free(&e);
+	if (opened && opened[0] == '/' &&
+	    (dir_len(opened) != dir_len(real) || memcmp(opened, real, dir_len(real))))
+		add_search(j, fd, opened, l, pf);
 	return true;
 }
 
-/* The tree an executable was installed into: /opt/app for /opt/app/bin/x, else its folder. */
-static void exe_tree(const char *real, char *out, size_t size)
+void install_tree(const char *real, const char *home, char *out, size_t size)
 {
 	snprintf(out, size, "%s", real);
 	char *slash = strrchr(out, '/');
 	if (slash)
 		*slash = '\0';
 	char *base = strrchr(out, '/');
-	if (base && base != out && (!strcmp(base, "/bin") || !strcmp(base, "/sbin")))
+	if (base && base != out && (!strcmp(base, "/bin") || !strcmp(base, "/sbin"))) {
 		*base = '\0';
+		if (home && strcmp(out, home) == 0)
+			*base = '/';   /* back to ~/bin: never the whole home folder */
+	}
+	if (out[0] == '\0' || strcmp(out, "/") == 0)
+		out[0] = '\0';
 }
 
-/* Worker: an ELF object's search paths, and its own tree. */
 /* "#!INTERP ARG" of a script: the interpreter's path (resolving /usr/bin/env NAME through
  * PATH), or an empty string. */
 static void script_interp(int fd, const char *path_var, char *out, size_t size)
@@ -123,10 +145,10 @@ static unsigned program(struct job *j, int dfd, const char *named, const char *n
 		close(fd);
 		return 1;
 	}
-	exe_tree(real, tree, sizeof tree);
+	install_tree(real, note ? note->home : NULL, tree, sizeof tree);
 	snprintf(why, sizeof why, "tree of %s", real);
 	discover_add_logged(j, POL_SRC_PROGRAM, tree, why);
-	learn_object(j, fd, real);
+	learn_object(j, fd, real, NULL);   /* $ORIGIN of a program: /proc/self/exe's folder */
 	struct found_dirs py = { 0 };
 	if (pyenv_discover(named_abs, real, note ? note->userbase : NULL, note ? note->home : NULL, &py) == 0)
 		for (size_t i = 0; i < py.n; i++)
@@ -146,20 +168,25 @@ unsigned learn_program(struct job *j, int dfd, const char *named, const char *na
 	return program(j, dfd, named, named_abs, note, 0);
 }
 
-unsigned learn_library(struct job *j, int dfd, const char *named)
+unsigned learn_library(struct job *j, int dfd, const char *named, const char *named_abs)
 {
 	int fd = openat(dfd, named, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return 1;
-	char real[PATH_MAX], why[PATH_MAX + 64];
+	char real[PATH_MAX], why[PATH_MAX + 64], dir[PATH_MAX];
 	struct stat st;
 	real_of(fd, real, sizeof real);
-	if (real[0] && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && learn_object(j, fd, real)) {
-		char dir[PATH_MAX];
-		snprintf(dir, sizeof dir, "%s", real);
-		*strrchr(dir, '/') = '\0';
-		snprintf(why, sizeof why, "folder of %s, loaded by the job", real);
-		discover_add_logged(j, POL_SRC_LIBRARIES, dir, why);
+	if (real[0] && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && learn_object(j, fd, real, named_abs)) {
+		/* The loader's next probes are in the folder it searched (as opened); the
+		 * library's siblings are in its real folder. */
+		const char *both[] = { named_abs, real };
+		for (size_t i = 0; i < 2; i++) {
+			if (!both[i] || both[i][0] != '/')
+				continue;
+			snprintf(dir, sizeof dir, "%.*s", (int)dir_len(both[i]), both[i]);
+			snprintf(why, sizeof why, "folder of %s, loaded by the job", both[i]);
+			discover_add_logged(j, POL_SRC_LIBRARIES, dir, why);
+		}
 	}
 	close(fd);
 	return 2;
@@ -220,7 +247,7 @@ void learn_closure(struct job *j, const char *exe, const char *ld_path, const st
 		struct elf_paths e = { 0 };
 		if (elf_read_paths(fd, todo.v[i], lib, platform, &e) == 0 && e.is_elf) {
 			if (i > 0)
-				learn_object(j, fd, todo.v[i]);
+				learn_object(j, fd, todo.v[i], NULL);
 			for (size_t k = 0; k < e.nneeded; k++) {
 				char found[PATH_MAX];
 				if (strchr(e.needed[k], '/') || !find_needed(&e, e.needed[k], ld_path, found, sizeof found))

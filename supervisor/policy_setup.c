@@ -1,6 +1,7 @@
 /* The I/O side of the policy: reading policy files, the variables collrun provides
  * (COLLRUN_EXE_TREE), and printing rules for --print-policy and --explain. */
 #include "policy_setup.h"
+#include "learn.h"
 #include "discover.h"
 #include "log.h"
 #include <errno.h>
@@ -23,25 +24,12 @@ extern const char collrun_default_policy[];
 
 struct env_ctx { char exe_tree[PATH_MAX]; };
 
-/* The tree an executable was installed into: /opt/app for /opt/app/bin/x, else its folder;
- * never "/" and never the whole home folder (a program in ~/bin caches ~/bin only). */
 static void exe_tree(const char *exe, char *out, size_t size)
 {
 	char real[PATH_MAX];
 	out[0] = '\0';
-	if (!exe || !realpath(exe, real))
-		return;
-	char *dir = dirname(real);
-	snprintf(out, size, "%s", dir);
-	char *base = strrchr(out, '/');
-	if (base && base != out && (strcmp(base, "/bin") == 0 || strcmp(base, "/sbin") == 0)) {
-		*base = '\0';
-		const char *home = getenv("HOME");
-		if (home && strcmp(out, home) == 0)
-			*base = '/';   /* back to ~/bin */
-	}
-	if (strcmp(out, "/") == 0)
-		out[0] = '\0';
+	if (exe && realpath(exe, real))
+		install_tree(real, getenv("HOME"), out, size);
 }
 
 static const char *getvar(void *ctx, const char *name)

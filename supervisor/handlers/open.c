@@ -335,7 +335,7 @@ static int op_learn(int fd, void *ctx)
 	int rfd = open(name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (rfd < 0)
 		return -errno;
-	learn_object(w->c->job, rfd, w->phys);
+	learn_object(w->c->job, rfd, w->phys, w->c->path[0] ? w->c->path : NULL);
 	close(rfd);
 	return 0;
 }
@@ -350,7 +350,7 @@ static void learn_walked(struct walk *w, int served_fd)
 		return;
 	o->flags |= OBJ_LEARNED;
 	if (served_fd >= 0) {   /* the memfd copy we hand out: read from memory */
-		learn_object(w->c->job, served_fd, w->phys);
+		learn_object(w->c->job, served_fd, w->phys, w->c->path[0] ? w->c->path : NULL);
 		return;
 	}
 	slot_fill(w, op_learn, w);
@@ -389,7 +389,8 @@ static struct verdict serve_open(struct call *c, int dirfd, uint64_t path, const
 		 * learn its folder and its own search paths, then let the kernel open it. */
 		if (!c->in_worker)
 			return verdict_defer();
-		STAT_ADD(c->node->fsops, learn_library(c->job, start_dirfd(&c->start, c->raw), c->raw));
+		STAT_ADD(c->node->fsops, learn_library(c->job, start_dirfd(&c->start, c->raw), c->raw,
+							    c->path[0] ? c->path : NULL));
 		return verdict_continue();
 	}
 	if (routed < 0 || c->how == ROUTE_KERNEL)
