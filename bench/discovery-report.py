@@ -174,6 +174,9 @@ def main():
     if before.data and not same:
         cols.append((f'before: collrun @{B.get("commit", "?")}', before))
     cols.append((f'now: collrun @{H.get("commit", "?")}', now))
+    if before.data and not same and B.get('settings') != H.get('settings'):
+        w(f'The "before" run used other settings (`{B.get("settings", "?")}`; this run `{H.get("settings", "?")}`): '
+          'compare its ratios, not its counts.\n')
     w('| measure | ' + ' | '.join(c for c, _ in cols) + ' | target (issue 11) |')
     w('|---|' + '---:|' * len(cols) + '---|')
 
