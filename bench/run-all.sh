@@ -2,9 +2,10 @@
 # bench/run-all.sh [quick] — what `make bench` (full, ≤ 15 min on 2 cores) and `make
 # bench-quick` (≤ 2 min) run: bench/run-micro.sh (per-call cost, python start-up, memory,
 # idle CPU), bench/run-scaling.sh (N ranks on a slow FUSE file system), the gnuplot figures
-# in bench/results/, then the whole of bench/RESULTS.md from those pieces; run-decide.sh and
+# in bench/results/, then the whole of bench/RESULTS.md from those pieces; run-decide.sh,
 # run-fill.sh (what a cache miss costs: slowfs operations, supervisor system calls per call)
-# then add their own sections to it.
+# and run-discovery.sh (the default policy vs an explicit --cache on a Spack layout and an
+# unactivated venv) then add their own sections to it.
 # Env: BUILD (./build), COLLRUN ($BUILD/collrun), RESULTS (bench/RESULTS.md),
 # FIGS (bench/results). Working files: $BUILD/bench/all and $BUILD/bench/scaling.
 set -euo pipefail
@@ -14,9 +15,9 @@ COLLRUN=${COLLRUN:-$BUILD/collrun}
 RESULTS=${RESULTS:-$SRC/bench/RESULTS.md} FIGS=${FIGS:-$SRC/bench/results}
 case ${1:-full} in
 	quick) MICRO=(N=20000 REPS=1 RUNS=5) SCALING=(NS="1 2 4 8" DELAY=20 REPS=1 K=8 M=8) TARGET="make bench-quick"
-	       FILL=(REPS=1 CALLS=2000 LABEL=quick) ;;
+	       FILL=(REPS=1 CALLS=2000 LABEL=quick) DISC=(REPS=1 K=8 M=4 FUNCS=100 LABEL=quick) ;;
 	full)  MICRO=(N=100000 REPS=3 RUNS=20) SCALING=(NS="1 2 4 8 16 32" DELAY=200 REPS=3 K=40 M=20) TARGET="make bench"
-	       FILL=(REPS=3 CALLS=10000 LABEL=full) ;;
+	       FILL=(REPS=3 CALLS=10000 LABEL=full) DISC=(REPS=3 K=40 M=20 FUNCS=400 LABEL=full) ;;
 	*) echo "usage: $0 [quick|full]" >&2; exit 2 ;;
 esac
 W=$BUILD/bench/all; rm -rf "$W"; mkdir -p "$W" "$FIGS"
@@ -174,4 +175,9 @@ BUILD=$BUILD OUT=$RESULTS "$SRC/bench/run-decide.sh" >/dev/null || say "run-deci
 say "bench/run-fill.sh ($(words "${FILL[@]}"))"
 env "${FILL[@]}" BUILD="$BUILD" COLLRUN="$COLLRUN" OUT="$RESULTS" "$SRC/bench/run-fill.sh" >"$W/fill.log" 2>&1 \
 	|| { tail -20 "$W/fill.log" >&2; say "run-fill.sh failed (log: $W/fill.log)"; }
+# Finding the job's software (issue 11): run-discovery.sh adds its section, beside
+# bench/discovery-baseline.txt.
+say "bench/run-discovery.sh ($(words "${DISC[@]}"))"
+env "${DISC[@]}" BUILD="$BUILD" COLLRUN="$COLLRUN" OUT="$RESULTS" "$SRC/bench/run-discovery.sh" >"$W/discovery.log" 2>&1 \
+	|| { tail -20 "$W/discovery.log" >&2; say "run-discovery.sh failed (log: $W/discovery.log)"; }
 say "done in $(secs "$T0") s: $RESULTS, $FIGS/*.png"
