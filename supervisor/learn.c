@@ -1,7 +1,7 @@
 /* Learning where a job's code lives from the files themselves (see learn.h). */
 #include "learn.h"
 #include "discover.h"
-#include "elf.h"
+#include "elf_paths.h"
 #include "log.h"
 #include "pyenv.h"
 #include "supervisor.h"
@@ -148,6 +148,13 @@ static unsigned program(struct job *j, int dfd, const char *named, const char *n
 	install_tree(real, note ? note->home : NULL, tree, sizeof tree);
 	snprintf(why, sizeof why, "tree of %s", real);
 	discover_add_logged(j, POL_SRC_PROGRAM, tree, why);
+	if (named_abs && named_abs[0] == '/' && strcmp(named_abs, real)) {
+		/* Run through a link (a venv's bin/python to its base interpreter): the tree it
+		 * was run from is the program's too (sys.executable, pyvenv.cfg, its bin/). */
+		install_tree(named_abs, note ? note->home : NULL, tree, sizeof tree);
+		snprintf(why, sizeof why, "tree of %s", named_abs);
+		discover_add_logged(j, POL_SRC_PROGRAM, tree, why);
+	}
 	learn_object(j, fd, real, NULL);   /* $ORIGIN of a program: /proc/self/exe's folder */
 	struct found_dirs py = { 0 };
 	if (pyenv_discover(named_abs, real, note ? note->userbase : NULL, note ? note->home : NULL, &py) == 0)

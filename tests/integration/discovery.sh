@@ -9,8 +9,9 @@
 # start-up covers none of the trees): natively, under `collrun` (default policy, no options),
 # under `collrun -v` and, as a control, under `collrun -v --cache=MNT`. Checks:
 #   NAME                same stdout, stderr and exit status natively and under collrun
-#   NAME-served         collrun -v (default policy): no look-up (open, stat, access, readlink)
-#                       of a path under the scenario's trees is `-> pass`, and each tree has
+#   NAME-served         collrun -v (default policy): no look-up (open, stat, access, readlink;
+#                       execve is read, then always the kernel's) of a path under the
+#                       scenario's trees is `-> pass`, and each tree has
 #                       served ones (hit, fill, fd, kernel)
 #   NAME-fewer-fsops    slowfs operations under collrun (default policy) <= 95% of native's
 #   NAME-fsops-like-explicit  ... and <= 105% (+10) of what collrun --cache=MNT costs (the
@@ -226,6 +227,7 @@ served() {
     END {
       while ((getline l < vlog) > 0) {
         if (l !~ /^collrun: \[[0-9]+\] [a-z0-9_]+ /) continue
+        if (l ~ /^collrun: \[[0-9]+\] execve(at)? /) continue   # read to learn, always the kernel'"'"'s (collrun(1))
         s = l; sub(/^collrun: \[[0-9]+\] [a-z0-9_]+ /, "", s)
         k = index(s, " -> ")
         if (!k) continue
