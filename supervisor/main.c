@@ -282,13 +282,15 @@ int main(int argc, char **argv)
 	if (o.argv[0] && (o.print_policy || o.explain)) {
 		/* What the job will discover first: PROGRAM's own search paths, and those of
 		 * the libraries it needs, as rules with where each came from. */
-		struct exec_note note = { getenv("PATH"), getenv("HOME"), getenv("PYTHONUSERBASE") };
+		struct exec_note note = { .path = getenv("PATH"), .home = getenv("HOME"),
+					  .userbase = getenv("PYTHONUSERBASE") };
 		static const char *const lists[] = { "LD_LIBRARY_PATH", "PYTHONPATH", "PYTHONHOME" };
 		for (size_t i = 0; i < sizeof lists / sizeof *lists; i++) {
 			char *v = getenv(lists[i]) ? strdup(getenv(lists[i])) : NULL, *save = NULL, why[128];
 			snprintf(why, sizeof why, "%s of collrun's environment", lists[i]);
 			for (char *e = v ? strtok_r(v, ":", &save) : NULL; e; e = strtok_r(NULL, ":", &save))
-				discover_add_logged(&sup, POL_SRC_ENVIRONMENT, e, why);
+				if (e[0] == '/')
+					learn_dir(&sup, POL_SRC_ENVIRONMENT, e, why);
 			free(v);
 		}
 		learn_closure(&sup, path, getenv("LD_LIBRARY_PATH"), &note);

@@ -53,7 +53,9 @@ extern struct job sup;
 /* Before the policy is built: the discovered trees the policy's `discovered` rule asks. */
 int job_discovery_init(struct job *j);
 /* Add a discovered tree, with -v saying so (handlers/exec.c). */
-void discover_add_logged(struct job *j, unsigned source, const char *dir, const char *why);
+/* Add a discovered tree (if the policy learns from source) and log it with -v: whether it
+ * is new. */
+bool discover_add_logged(struct job *j, unsigned source, const char *dir, const char *why);
 /* Sets up the job and the node (node.h) it is served by. */
 int supervisor_init(struct job *j);
 /* Once, after the program's exec: if it does not have our credentials, capabilities and

@@ -303,7 +303,9 @@ scenario venv-unactivated "$MNT/venv" "$MNT/base" "$MNT/extra"
 
 # 5. A conda-style environment that is not activated, started by a job script
 RUN=(sh -c "'$ME/bin/python3' -c 'import sys, condapkg; print(condapkg.check(), sys.prefix == \"$ME\", sys.path[-1])'")
-scenario conda-unactivated "$MNT/conda"
+# The environment itself: CPython's search up for lib/python311.zip also probes every folder
+# above it (envs/, the conda root, …), outside the environment (collrun-policy(5)).
+scenario conda-unactivated "$MNT/conda/envs/sim"
 
 # --- safety ---------------------------------------------------------------------------------
 # 6a. Build output beside the library (reset through the mount, never behind its back)
