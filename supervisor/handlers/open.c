@@ -349,7 +349,7 @@ static void learn_walked(struct walk *w, int served_fd)
 	    !(w->c->job->policy.discover_sources & POL_SRC_RUNPATH))
 		return;
 	o->flags |= OBJ_LEARNED;
-	if (served_fd >= 0) {   /* the memfd copy we hand out: read from memory */
+	if (served_fd >= 0) {   /* the descriptor we hand out (memfd copy, or the file with --data=direct) */
 		learn_object(w->c->job, served_fd, w->phys, w->c->path[0] ? w->c->path : NULL);
 		return;
 	}
@@ -438,6 +438,8 @@ static struct verdict serve_open(struct call *c, int dirfd, uint64_t path, const
 			/* --data=direct on a network file system: the file itself, without a walk */
 			if ((fd = open_from_walk(&w, o, &r)) < 0)
 				err = fd == NO_FD ? 0 : -fd, fd = -1;
+			else if (r == WALK_DONE)
+				learn_walked(&w, fd);   /* pread only: the caller's offset stays 0 */
 		} else {
 			fd = serve_copy(&w, o, &r);
 			copied = true;
