@@ -26,7 +26,9 @@
 #   operation, 0), THREADS (slowfs max_threads, 1), PARTS ("storm spack python calls"),
 #   BASELINE (bench/fill-baseline.txt), SAVE_BASELINE (1: also write this run to BASELINE —
 #   only for the "before" run), KEEP (1: keep the test trees), LABEL (quick|full, for the text),
-#   COLLRUN_COMMIT (the commit COLLRUN was built from, when it is not the work tree's HEAD).
+#   COLLRUN_COMMIT (the commit COLLRUN was built from, when it is not the work tree's HEAD),
+#   CACHE_ARG (what tells collrun the trees: --cache=MNT; CACHE_ARG= measures the default
+#   policy alone, as a user who sets nothing: issue 11's storm set inside the job).
 # An existing COLLRUN is never rebuilt. The "before" run was made with a build of that commit:
 #   git archive C | tar -x -C DIR/src && make -C DIR/src BUILD=DIR/build all
 #   COLLRUN=DIR/build/collrun COLLRUN_COMMIT=C SAVE_BASELINE=1 bench/run-fill.sh
@@ -125,7 +127,7 @@ fsrun() {   # fsrun PART CASE MODE REP
 	: >"$MNT/.slowfs-stats"
 	t0=$EPOCHREALTIME
 	if [ "$mode" = native ]; then (cd "$W" && exec sh -c "${SCRIPT[$c]}") >"$st.out" 2>"$st.err" || rc=$?
-	else (cd "$W" && exec "$COLLRUN" --cache="$MNT" --stats-file="$st.stats" -- sh -c "${SCRIPT[$c]}") >"$st.out" 2>"$st.err" || rc=$?; fi
+	else (cd "$W" && exec "$COLLRUN" ${CACHE_ARG-"--cache=$MNT"} --stats-file="$st.stats" -- sh -c "${SCRIPT[$c]}") >"$st.out" 2>"$st.err" || rc=$?; fi
 	t1=$EPOCHREALTIME
 	cp "$MNT/.slowfs-stats" "$st.ops"
 	# counted as words: several processes' lines may interleave (python writes a line and
