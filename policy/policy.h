@@ -37,7 +37,10 @@ struct pol_rule {
 	int err;            /* DENY: errno; HIDE: ENOENT */
 	char *origin;       /* "FILE:LINE" or "--cache" etc. */
 	unsigned sources;   /* DISCOVERED: enum pol_source bits */
+	unsigned flags;     /* POL_RULE_*: kept by the supervisor for its own rules */
 };
+#define POL_RULE_DISCOVERED 1u   /* a tree discovered while the job runs (discover.c) */
+#define POL_RULE_RESOLVED 2u     /* ... whose links on the way were looked for, once */
 
 struct policy {
 	struct pol_rule *rules;

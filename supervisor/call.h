@@ -14,6 +14,8 @@
 #include <linux/stat.h>
 #include "cache/dcache.h"
 
+struct pol_rule;
+
 enum verdict_kind {
 	V_CONTINUE,   /* let the kernel run the call as if nothing happened */
 	V_RETURN,     /* the call returns val (>= 0) or fails with -val */
@@ -65,6 +67,7 @@ struct call {
 	bool have_start;       /* raw read and start opened */
 	int8_t routed;         /* route_call's answer once prepared: 1 or -1 */
 	bool no_rule;          /* routed to the kernel because no policy rule covers the path */
+	const struct pol_rule *rule;   /* the rule that decided the path (NULL: none) */
 	uint64_t epoch;        /* node mut_epoch when a fill began */
 	/* Is the notification still pending (caller alive, same call)? Asked after reading
 	 * the caller's memory and /proc entries, before acting on them. */

@@ -140,6 +140,7 @@ int discovered_add(struct discovered *d, const char *dir, const char *why)
 		goto out;
 	}
 	r->action = POL_CACHE;
+	r->flags = POL_RULE_DISCOVERED;
 	r->len = r->fixed = n;
 	d->v[d->n++] = r;
 	insert(d, d->n);
@@ -155,8 +156,10 @@ bool discovered_match(void *ctx, const char *path, const struct pol_rule **rule)
 		return false;
 	bool hit = false;
 	pthread_rwlock_rdlock(&d->lock);
-	/* Every ancestor of path, and path itself: "/a/b/c" probes "/a", "/a/b", "/a/b/c". */
-	for (size_t i = 1; !hit; i++) {
+	/* Every ancestor of path, and path itself: "/a/b/c" probes "/a", "/a/b", "/a/b/c". The
+	 * innermost tree answers: the one that names most of the path (a tree named with ".."
+	 * or a link inside another is found where it physically is: handlers/common.c). */
+	for (size_t i = 1;; i++) {
 		if (path[i] != '/' && path[i] != '\0')
 			continue;
 		uint32_t k = find(d, path, i);

@@ -5,7 +5,6 @@
 #include "log.h"
 #include "pyenv.h"
 #include "supervisor.h"
-#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -21,100 +20,7 @@ void exec_note_free(struct exec_note *n)
 	free(n->path);
 	free(n->home);
 	free(n->userbase);
-	for (size_t i = 0; i < n->nfresh; i++) {
-		free(n->fresh[i].dir);
-		free(n->fresh[i].why);
-	}
-	free(n->fresh);
 	free(n);
-}
-
-void exec_note_fresh(struct exec_note *n, const char *dir, const char *why)
-{
-	if (!n || n->nfresh >= 1024)
-		return;
-	struct fresh_dir *v = realloc(n->fresh, (n->nfresh + 1) * sizeof *v);
-	if (!v)
-		return;
-	n->fresh = v;
-	char *d = strdup(dir), *w = strdup(why);
-	if (!d || !w) {
-		free(d);
-		free(w);
-		return;
-	}
-	n->fresh[n->nfresh++] = (struct fresh_dir){ d, w };
-}
-
-#define MAX_LINKS_RESOLVED 40
-
-void learn_physical(struct job *j, unsigned source, const char *dir, const char *why)
-{
-	/* Like realpath(3), one readlink per component, keeping the links met on the way. */
-	char cur[PATH_MAX] = "", rest[PATH_MAX * 2], target[PATH_MAX], link_why[PATH_MAX + 64];
-	size_t cl = 0;
-	int links = 0;
-	bool changed = false;
-	if (dir[0] != '/' || snprintf(rest, sizeof rest, "%s", dir) >= (int)sizeof rest)
-		return;
-	for (char *p = rest;;) {
-		while (*p == '/')
-			p++;
-		if (!*p)
-			break;
-		size_t len = strcspn(p, "/");
-		if (len == 1 && p[0] == '.') {
-			p += len;
-			continue;
-		}
-		if (len == 2 && p[0] == '.' && p[1] == '.') {
-			while (cl && cur[cl - 1] != '/')
-				cl--;
-			cl = cl ? cl - 1 : 0;
-			cur[cl] = '\0';
-			changed = true;
-			p += len;
-			continue;
-		}
-		if (cl + 1 + len + 1 > sizeof cur)
-			return;
-		cur[cl] = '/';
-		memcpy(cur + cl + 1, p, len);
-		cur[cl + 1 + len] = '\0';
-		p += len;
-		ssize_t n = readlink(cur, target, sizeof target - 1);
-		if (n < 0) {
-			if (errno != EINVAL)
-				return;   /* missing, unreadable: nothing to serve there */
-			cl += 1 + len;
-			continue;
-		}
-		target[n] = '\0';
-		if (++links > MAX_LINKS_RESOLVED)
-			return;
-		changed = true;
-		snprintf(link_why, sizeof link_why, "link on the way to %s", dir);
-		discover_add_logged(j, source, cur, link_why);
-		/* Continue with target + what is left of the path. */
-		char next[PATH_MAX * 2];
-		if (snprintf(next, sizeof next, "%s/%s", target, p) >= (int)sizeof next)
-			return;
-		snprintf(rest, sizeof rest, "%s", next);
-		p = rest;
-		if (target[0] == '/')
-			cl = 0;   /* else relative to the folder holding the link: cur[0..cl) */
-		cur[cl] = '\0';
-	}
-	if (changed && cl) {
-		snprintf(link_why, sizeof link_why, "%s (physical)", why);
-		discover_add_logged(j, source, cur, link_why);
-	}
-}
-
-void learn_dir(struct job *j, unsigned source, const char *dir, const char *why)
-{
-	if (discover_add_logged(j, source, dir, why))
-		learn_physical(j, source, dir, why);
 }
 
 bool is_shared_object_name(const char *name)
@@ -154,7 +60,7 @@ static bool add_search(struct job *j, int fd, const char *origin, const char *li
 	if (is_elf) {
 		snprintf(why, sizeof why, "%s of %s", e.from_rpath ? "RPATH" : "RUNPATH", origin);
 		for (size_t i = 0; i < e.nsearch; i++)
-			learn_dir(j, POL_SRC_RUNPATH, e.search[i], why);
+			discover_add_logged(j, POL_SRC_RUNPATH, e.search[i], why);
 	}
 	elf_paths_free(&e);
 	return is_elf;
@@ -247,13 +153,13 @@ static unsigned program(struct job *j, int dfd, const char *named, const char *n
 		 * was run from is the program's too (sys.executable, pyvenv.cfg, its bin/). */
 		install_tree(named_abs, note ? note->home : NULL, tree, sizeof tree);
 		snprintf(why, sizeof why, "tree of %s", named_abs);
-		learn_dir(j, POL_SRC_PROGRAM, tree, why);
+		discover_add_logged(j, POL_SRC_PROGRAM, tree, why);
 	}
 	learn_object(j, fd, real, NULL);   /* $ORIGIN of a program: /proc/self/exe's folder */
 	struct found_dirs py = { 0 };
 	if (pyenv_discover(named_abs, real, note ? note->userbase : NULL, note ? note->home : NULL, &py) == 0)
 		for (size_t i = 0; i < py.n; i++)
-			learn_dir(j, POL_SRC_PYTHON, py.v[i].dir, py.v[i].why);
+			discover_add_logged(j, POL_SRC_PYTHON, py.v[i].dir, py.v[i].why);
 	found_dirs_free(&py);
 	script_interp(fd, note ? note->path : NULL, interp, sizeof interp);
 	close(fd);
@@ -286,7 +192,7 @@ unsigned learn_library(struct job *j, int dfd, const char *named, const char *na
 				continue;
 			snprintf(dir, sizeof dir, "%.*s", (int)dir_len(both[i]), both[i]);
 			snprintf(why, sizeof why, "folder of %s, loaded by the job", both[i]);
-			learn_dir(j, POL_SRC_LIBRARIES, dir, why);
+			discover_add_logged(j, POL_SRC_LIBRARIES, dir, why);
 		}
 	}
 	close(fd);

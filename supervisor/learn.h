@@ -13,17 +13,8 @@ struct exec_note {
 	char *path;       /* PATH, for #!/usr/bin/env NAME */
 	char *home;       /* HOME and PYTHONUSERBASE, for a Python interpreter's user site */
 	char *userbase;
-	struct fresh_dir { char *dir, *why; } *fresh;   /* trees the environment added, to resolve */
-	size_t nfresh;
 };
 void exec_note_free(struct exec_note *n);
-void exec_note_fresh(struct exec_note *n, const char *dir, const char *why);
-/* Worker: add dir, and when it is new and reached through symbolic links or "..", also
- * each link on the way and the physical directory (the walk serves a path only where every
- * link it follows, and the place it ends, is in a cached tree). */
-void learn_dir(struct job *j, unsigned source, const char *dir, const char *why);
-/* Worker: only the second half of learn_dir, for a dir already added. */
-void learn_physical(struct job *j, unsigned source, const char *dir, const char *why);
 
 /* A program about to run: named relative to dfd (AT_FDCWD or a start directory) as named,
  * named_abs its absolute form (for a venv's python, the named path matters). Its tree, its

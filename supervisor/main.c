@@ -290,7 +290,7 @@ int main(int argc, char **argv)
 			snprintf(why, sizeof why, "%s of collrun's environment", lists[i]);
 			for (char *e = v ? strtok_r(v, ":", &save) : NULL; e; e = strtok_r(NULL, ":", &save))
 				if (e[0] == '/')
-					learn_dir(&sup, POL_SRC_ENVIRONMENT, e, why);
+					discover_add_logged(&sup, POL_SRC_ENVIRONMENT, e, why);
 			free(v);
 		}
 		learn_closure(&sup, path, getenv("LD_LIBRARY_PATH"), &note);

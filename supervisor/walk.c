@@ -539,8 +539,13 @@ enum walk_res walk(struct walk *w)
 			phys_push(w, comp, len);
 			struct pol_decision d;
 			char buf[8];
-			if (!w->phys_ok || policy_decide(&c->job->policy, w->phys, &d, buf, sizeof buf) != POL_CACHE)
+			if (w->on_link && w->phys_ok)
+				w->on_link(w, w->link_ctx);
+			if (!w->through_links &&
+			    (!w->phys_ok || policy_decide(&c->job->policy, w->phys, &d, buf, sizeof buf) != POL_CACHE)) {
+				w->left_trees = true;
 				return WALK_PASS;
+			}
 			phys_pop(w);
 			if (++links > MAX_LINKS)
 				return done(w, ELOOP);

@@ -25,6 +25,10 @@ struct walk {
 	bool follow;           /* follow a final symlink */
 	bool keep;             /* results may be kept (CACHE route); else a LIVE walk */
 	bool cache_only;       /* never fill, never park (marking what a mutation changes) */
+	bool through_links;    /* follow links outside the cached trees too (finding where a
+				  discovered tree physically is: handlers/common.c) */
+	void (*on_link)(struct walk *w, void *ctx);   /* each link followed, w->phys naming it */
+	void *link_ctx;
 	/* out */
 	int err;
 	struct obj *obj;       /* the final file (WALK_DONE, err == 0) */
@@ -35,6 +39,7 @@ struct walk {
 	char phys[PATH_MAX * 2];  /* where the answer physically is: for policy */
 	bool phys_ok;
 	bool filled;           /* a worker filled something for this walk */
+	bool left_trees;       /* WALK_PASS: a link to follow lies outside the cached trees */
 	int fd;                /* worker: O_PATH descriptor of fd_obj from this walk, or -1 */
 	struct obj *fd_obj;
 	struct obj *temps;     /* objs this walk could not keep (freed by walk_done) */

@@ -4,11 +4,13 @@
  * string); the joined absolute form in c->path only feeds the policy and -v. */
 #include "handlers/common.h"
 #include "log.h"
+#include "supervisor.h"
 #include "resolve.h"
 #include "tracee_mem.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -145,6 +147,7 @@ static int decide(struct call *c)
 	struct pol_decision d;
 	enum pol_action a = policy_decide(&j->policy, c->path, &d, c->target, sizeof c->target);
 	c->no_rule = !d.rule;
+	c->rule = d.rule;
 	switch (a) {
 	case POL_DENY:
 	case POL_HIDE:
@@ -191,6 +194,7 @@ int route_call(struct call *c, int dirfd, uint64_t path_addr)
 	if (!c->have_start) {   /* read once: a worker re-running the call reuses it */
 		c->how = ROUTE_KERNEL;
 		c->path[0] = '\0';
+		c->rule = NULL;
 		c->start = (struct start){ .dir_fd = -1, .root_fd = -1 };
 		if (c->job->pass_all || read_path(c, path_addr, c->raw) < 0) {
 			c->raw[0] = '\0';
@@ -249,12 +253,75 @@ bool walk_answerable(struct walk *w)
 	return policy_decide(&c->job->policy, w->phys, &d, buf, sizeof buf) == POL_CACHE;
 }
 
+#define MAX_LINKS_SEEN 40
+
+struct links_seen { char *v[MAX_LINKS_SEEN]; size_t n; };
+
+static void saw_link(struct walk *w, void *ctx)
+{
+	struct links_seen *l = ctx;
+	if (l->n < MAX_LINKS_SEEN && (l->v[l->n] = strdup(w->phys)))
+		l->n++;
+}
+
+/* Walk the discovered tree r itself, through any link, and add what it went through. */
+static enum walk_res resolve_tree(struct call *c, struct pol_rule *r)
+{
+	struct links_seen seen = { .n = 0 };
+	struct walk t;
+	walk_init(&t, c, true);
+	t.path = r->pattern;
+	t.through_links = true;
+	t.on_link = saw_link;
+	t.link_ctx = &seen;
+	enum walk_res res = walk(&t);
+	if (res == WALK_DONE) {
+		__atomic_or_fetch(&r->flags, POL_RULE_RESOLVED, __ATOMIC_RELAXED);
+		/* A tree that does not exist (lib64 next to lib) still has a place: where its
+		 * first missing name would be, below the links that lead there. */
+		if (t.phys_ok && (seen.n || strcmp(t.phys, r->pattern))) {
+			char why[PATH_MAX + 64];
+			snprintf(why, sizeof why, "link on the way to %s", r->pattern);
+			for (size_t i = 0; i < seen.n; i++)
+				discover_add_logged(c->job, POL_SRC_ALL, seen.v[i], why);
+			snprintf(why, sizeof why, "where %s is", r->pattern);
+			discover_add_logged(c->job, POL_SRC_ALL, t.phys, why);
+		}
+	} else if (res == WALK_PASS) {
+		__atomic_or_fetch(&r->flags, POL_RULE_RESOLVED, __ATOMIC_RELAXED);   /* /proc...: never */
+	}
+	for (size_t i = 0; i < seen.n; i++)
+		free(seen.v[i]);
+	walk_done(&t);
+	return res;
+}
+
+enum walk_res walk_call(struct walk *w)
+{
+	struct call *c = w->c;
+	enum walk_res r = walk(w);
+	bool left = (r == WALK_PASS && w->left_trees) || (r == WALK_DONE && !walk_answerable(w));
+	struct pol_rule *rule = (struct pol_rule *)c->rule;
+	if (!left || !rule || !(rule->flags & POL_RULE_DISCOVERED) ||
+	    (__atomic_load_n(&rule->flags, __ATOMIC_RELAXED) & POL_RULE_RESOLVED))
+		return r;
+	enum walk_res rr = resolve_tree(c, rule);
+	if (rr == WALK_MISS || rr == WALK_PARKED)
+		return rr;   /* the call runs again from the top, in a worker or when woken */
+	bool follow = w->follow;
+	const char *path = w->path;
+	walk_done(w);
+	walk_init(w, c, follow);
+	w->path = path;
+	return walk(w);
+}
+
 enum walk_res cached_lookup(struct call *c, bool follow, final_fn final, void *ctx, int *err)
 {
 	struct walk w;
 	walk_init(&w, c, follow);
 	node_lock(c->node);
-	enum walk_res r = walk(&w);
+	enum walk_res r = walk_call(&w);
 	if (r == WALK_DONE && !walk_answerable(&w))
 		r = WALK_PASS;
 	if (r == WALK_DONE && !w.err && final)

@@ -49,7 +49,18 @@ static inline void walk_init(struct walk *w, struct call *c, bool follow)
 	w->fd_obj = NULL;
 	w->temps = NULL;
 	w->filled = false;
+	w->through_links = false;
+	w->on_link = NULL;
+	w->link_ctx = NULL;
+	w->left_trees = false;
 }
+/* walk() for a handler (lock held): when the walk leaves the cached trees (a link outside
+ * them, or an end outside them) on a path a discovered tree decided, find once where that
+ * tree physically is — each link on the way to it, and its physical folder, become
+ * discovered trees too — and walk again. A discovered tree is named as a program or a
+ * RUNPATH wrote it ("$ORIGIN/../lib", a "current" link to a version), and the walk serves
+ * a path only where every link it follows, and its end, are in cached trees. */
+enum walk_res walk_call(struct walk *w);
 /* After walk(): is the answer one collrun may give from the cache? (The final place must
  * be in a cached tree by policy, and the file must not be one that changes.) */
 bool walk_answerable(struct walk *w);

@@ -35,21 +35,13 @@ bool discover_add_logged(struct job *j, unsigned source, const char *dir, const 
 	return true;
 }
 
-/* A new tree named by the environment: added now; its physical form (through symbolic
- * links and "..", which the walk follows) is found by the worker (exec_note.fresh). */
-static void add_env_dir(struct job *j, struct exec_note *note, const char *dir, const char *why)
-{
-	if (discover_add_logged(j, POL_SRC_ENVIRONMENT, dir, why))
-		exec_note_fresh(note, dir, why);
-}
-
 /* Every absolute entry of a ':'-separated list. */
-static void add_list(struct job *j, struct exec_note *note, const char *list, const char *why)
+static void add_list(struct job *j, const char *list, const char *why)
 {
 	char *copy = strdup(list), *save = NULL;
 	for (char *e = copy ? strtok_r(copy, ":", &save) : NULL; e; e = strtok_r(NULL, ":", &save))
 		if (e[0] == '/')
-			add_env_dir(j, note, e, why);
+			discover_add_logged(j, POL_SRC_ENVIRONMENT, e, why);
 	free(copy);
 }
 
@@ -98,9 +90,9 @@ static struct exec_note *read_env(struct call *c, uint64_t envp, const char *exe
 			continue;
 		snprintf(why, sizeof why, "%s of %s", names[k], exe);
 		if (k < sizeof search_vars / sizeof *search_vars)
-			add_list(c->job, note, v, why);
+			add_list(c->job, v, why);
 		else if (k < sizeof search_vars / sizeof *search_vars + sizeof tree_vars / sizeof *tree_vars)
-			add_env_dir(c->job, note, v, why);
+			discover_add_logged(c->job, POL_SRC_ENVIRONMENT, v, why);
 		if (strcmp(names[k], "PATH") == 0 && !note->path)
 			note->path = v, v = NULL;
 		else if (strcmp(names[k], "HOME") == 0 && !note->home)
@@ -126,11 +118,8 @@ static struct verdict serve_exec(struct call *c, int dirfd, uint64_t path, uint6
 	if (!c->raw[0])
 		return verdict_continue();
 	int dfd = start_dirfd(&c->start, c->raw);
-	if (dfd != -1 && !c->start.foreign_root) {
+	if (dfd != -1 && !c->start.foreign_root)
 		STAT_ADD(c->node->fsops, learn_program(c->job, dfd, c->raw, c->path[0] ? c->path : c->raw, c->exec));
-		for (size_t i = 0; c->exec && i < c->exec->nfresh; i++)
-			learn_physical(c->job, POL_SRC_ENVIRONMENT, c->exec->fresh[i].dir, c->exec->fresh[i].why);
-	}
 	return verdict_continue();
 }
 

@@ -404,7 +404,7 @@ static struct verdict serve_open(struct call *c, int dirfd, uint64_t path, const
 	struct walk w;
 	walk_init(&w, c, !(o->flags & O_NOFOLLOW));
 	node_lock(c->node);
-	enum walk_res r = walk(&w);
+	enum walk_res r = walk_call(&w);
 	int fd = -1, err = 0;
 	bool kernel = false, copied = false;
 	if (r == WALK_DONE && !walk_answerable(&w))

@@ -23,7 +23,8 @@
 #                       lib64 of each package, only lib exists), libb.so through liba's own
 #                       RUNPATH, dlopen("libplugin.so") found through the app's RUNPATH, and
 #                       libcore.so through the plugin's $ORIGIN/../lib
-#   job-sets-ld-path    `sh -c 'export LD_LIBRARY_PATH=MNT/mods/…; MNT/mods/tool-2/bin/tool'`:
+#   job-sets-ld-path    `sh -c 'export LD_LIBRARY_PATH=MNT/mods/…; MNT/mods/tool-2/bin/tool'`
+#                       (entries through ".." and through a link to the version):
 #                       the job script sets the search path itself (a module load)
 #   mpiexec-genv        `collrun -- mpiexec -n 2 -genv LD_LIBRARY_PATH MNT/mpi/… MNT/mpi/ring-1/bin/rank`
 #                       (MPICH hydra; ranks' output lines sorted before comparing)
@@ -105,7 +106,10 @@ lib "$TREE/mods/hdf-2/lib/libh2.so" "$(src h2 'int z2(int); int dep_value(void) 
   -L"$TREE/mods/zlib-2/lib" -Wl,--no-as-needed -lz2
 cc -DTAG='"tool"' -o "$TREE/mods/tool-2/bin/tool" "$H/discovery_prog.c" -L"$TREE/mods/hdf-2/lib" \
   -L"$TREE/mods/zlib-2/lib" -Wl,--no-as-needed -lh2 -lz2
-MODPATH=$MNT/mods/hdf-2/lib64:$MNT/mods/hdf-2/lib:$MNT/mods/zlib-2/lib64:$MNT/mods/zlib-2/lib
+# As module files write them: one entry through ".." and one through a "current"-style link to
+# the version (the walk serves only where every link it follows, and its end, are cached).
+ln -sfn zlib-2 "$TREE/mods/zlib"
+MODPATH=$MNT/mods/hdf-2/lib64:$MNT/mods/tool-2/../hdf-2/lib:$MNT/mods/zlib/lib64:$MNT/mods/zlib/lib
 
 # 3. MPI ranks: libraries through LD_LIBRARY_PATH given to mpiexec -genv.
 mkdir -p "$TREE/mpi/ring-1/bin" "$TREE/mpi/mpx-1/lib" "$TREE/mpi/fab-1/lib"

@@ -66,12 +66,16 @@ Test(discover, covers_the_tree_and_descendants_not_siblings_or_parents)
 	cr_assert(!covers("/opt/spk/", NULL));
 }
 
-Test(discover, nested_trees_answer_with_the_outermost)
+Test(discover, nested_trees_answer_with_the_innermost)
 {
 	cr_assert_eq(discovered_add(&d, "/opt/spk/a/lib/sub", "inner"), 1);
-	cr_assert_eq(discovered_add(&d, "/opt/spk/a/lib", "outer"), 1);
+	cr_assert_eq(discovered_add(&d, "/opt/spk/a", "outer"), 1);
 	const char *why = NULL;
 	cr_assert(covers("/opt/spk/a/lib/sub/x.so", &why));
+	cr_assert_str_eq(why, "inner");
+	cr_assert(covers("/opt/spk/a/bin/../lib/sub/x.so", &why));
+	cr_assert_str_eq(why, "outer");
+	cr_assert(covers("/opt/spk/a/lib/x.so", &why));
 	cr_assert_str_eq(why, "outer");
 }
 
