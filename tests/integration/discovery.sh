@@ -35,6 +35,11 @@
 #   conda-unactivated   `sh -c 'MNT/conda/envs/sim/bin/python3 -c "import condapkg…"'`: a
 #                       conda-style prefix (bin/python3, lib/python3.11, conda-meta/) with a C
 #                       extension whose library is in ENV/lib, found through $ORIGIN/../../..
+# What the user sees (spack layout): print-policy-shows-discovered-origin (--print-policy --
+#   PROGRAM lists "cache MNT/spk/liba-1/lib # RUNPATH of …app" under the discovered rule),
+#   explain-names-discovery, stats-counts-discovered (--stats discovered=N), and
+#   discovery-off-env-only / discovery-off-none (a policy whose rule names only other sources,
+#   or has none: nothing under MNT/spk is discovered or served, output unchanged).
 # Safety (same output natively and under collrun; these pass today and must keep passing):
 #   build-output        a program writes beside its library (folder found through its RUNPATH):
 #                       names absent at first exist after it creates them (also from a child
@@ -288,6 +293,29 @@ scenario() {
 # 1. Spack-style RUNPATH chain, $ORIGIN, dlopen through a RUNPATH
 RUN=("$MNT/spk/app-1/bin/app")
 scenario spack-runpath "$MNT/spk"
+
+# 1b. What the user sees of discovery, and turning it off (collrun-policy(5) DISCOVERY)
+APP=$MNT/spk/app-1/bin/app
+"${CLEAN[@]}" "$COLLRUN" --print-policy -- "$APP" >"$S/print-policy.out" 2>&1
+if grep -qxE "  cache $MNT/spk/liba-1/lib +# RUNPATH of $APP" "$S/print-policy.out" &&
+   grep -qxE "discovered +# <built-in default>:[0-9]+" "$S/print-policy.out"; then pass print-policy-shows-discovered-origin
+else fail print-policy-shows-discovered-origin "no 'cache MNT/spk/liba-1/lib # RUNPATH of MNT/spk/app-1/bin/app' under 'discovered': $(sed "s|$MNT|MNT|g" "$S/print-policy.out" | grep -A3 '^discovered' | tr '\n' '|')"; fi
+"${CLEAN[@]}" "$COLLRUN" --explain "$MNT/spk/liba-1/lib/glibc-hwcaps/x86-64-v3/liba.so" -- "$APP" >"$S/explain.out" 2>&1
+if grep -q ": cache " "$S/explain.out" && grep -qx "  from: RUNPATH of $APP" "$S/explain.out"; then pass explain-names-discovery
+else fail explain-names-discovery "$(sed "s|$MNT|MNT|g" "$S/explain.out" | tr '\n' '|')"; fi
+"${CLEAN[@]}" "$COLLRUN" --stats-file="$S/stats.out" -- "$APP" >/dev/null 2>&1
+n=$(stat_field "$S/stats.out" discovered)
+if [ "${n:-0}" -ge 4 ]; then pass stats-counts-discovered; else fail stats-counts-discovered "discovered=${n:-none} in $S/stats.out"; fi
+# Off: only the sources a policy names, or none without the rule (and then nothing is read).
+printf 'discovered environment python\npass /proc\npass /sys\npass /dev\ncache /usr\ncache /lib\ncache /etc/ld.so.cache\n' >"$S/env-only.policy"
+for off in "env-only:-p $S/env-only.policy" "none:"; do
+  tag=${off%%:*}
+  "${CLEAN[@]}" "$COLLRUN" -v --no-default-policy ${off#*:} -- "$APP" >"$S/off-$tag.out" 2>"$S/off-$tag.err"
+  nd=$(grep -c "^collrun: discovered " "$S/off-$tag.err")
+  ns=$(grep -E "^collrun: \[[0-9]+\] [a-z0-9_]+ $MNT/spk/" "$S/off-$tag.err" | grep -vc -e '-> pass$' -e ' execve ')
+  if cmp -s "$S/off-$tag.out" "$S/spack-runpath/native.out" && [ "$nd" = 0 ] && [ "$ns" = 0 ]; then pass "discovery-off-$tag"
+  else fail "discovery-off-$tag" "$nd trees discovered, $ns look-ups under MNT/spk served (want 0 and 0, same output)"; fi
+done
 
 # 2. A job script that sets LD_LIBRARY_PATH itself, then runs the tool
 RUN=(sh -c "LD_LIBRARY_PATH='$MODPATH'; export LD_LIBRARY_PATH; '$MNT/mods/tool-2/bin/tool'")
