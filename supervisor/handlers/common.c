@@ -195,6 +195,7 @@ int route_call(struct call *c, int dirfd, uint64_t path_addr)
 		c->how = ROUTE_KERNEL;
 		c->path[0] = '\0';
 		c->rule = NULL;
+		c->no_rule = false;   /* decide() may route before asking the policy */
 		c->start = (struct start){ .dir_fd = -1, .root_fd = -1 };
 		if (c->job->pass_all || read_path(c, path_addr, c->raw) < 0) {
 			c->raw[0] = '\0';
