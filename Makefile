@@ -10,9 +10,11 @@ BUILD     ?= build
 endif
 
 # Debian packages: build, tests, benchmarks. `make deps` installs them (root) or prints the line.
+# slurmctld slurmd slurm-client munge: tests/integration/slurm.sh runs a one-node cluster
+# (Debian's MPICH speaks PMI to srun's mpi/pmi2 plugin itself; libpmi2-0 is not needed).
 DEB_PKGS  := gcc make pkg-config libseccomp-dev libcriterion-dev busybox-static \
              python3 python3-numpy python3-dev perl git strace hyperfine fuse3 libfuse3-dev \
-             mpich gnuplot-nox
+             mpich gnuplot-nox slurmctld slurmd slurm-client munge
 
 CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -DCOLLRUN_VERSION='"$(VERSION)"' \

@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# slurm.sh — MPI ranks launched by a real Slurm (a one-node cluster this script starts and
+# stops itself, tests/integration/slurm_lib.sh), natively and under collrun. Each collrun
+# rank still has its own supervisor here: this checks correctness and the harness.
+#   cluster-up           munged, slurmctld, slurmd come up and the node is idle
+#   hello-native         srun -n 4 --overcommit mpi_hello: ranks 0..3, each of size 4, and an
+#                        MPI_Allreduce over them (PMI2 wired the ranks to each other)
+#   hello-collrun        srun -n 4 --overcommit collrun -- mpi_hello: the same sorted stdout
+#   ids-native, ids-collrun   every rank of a step sees the same SLURM_JOB_ID and
+#                        SLURM_STEP_ID (what node sharing will key on), and SLURM_MPI_TYPE=pmi2
+#   batch                sbatch --wait of a script with two steps, both under collrun: both
+#                        steps right, one job id, step ids 0 and 1
+#   scancel-step-*       scancel JOB.0 of ranks waiting under collrun (Slurm SIGKILLs the
+#                        step): srun ends (-running), no collrun, keeper or rank is left
+#   scancel-job-*        scancel JOB (SIGTERM; SIGKILL only after a KillWait longer than
+#                        the test waits): SIGTERM alone ends collrun, keeper and ranks
+#   cluster-down         the daemons stop on SIGTERM, with status 0, and nothing of the
+#                        cluster (no slurmstepd) is left
+# Exits 0 with a SKIP line where no cluster can run here (not root, packages missing).
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib_extra.sh"
+source "$(dirname "$0")/slurm_lib.sh"
+need_collrun
+command -v mpicc >/dev/null || { skip all "no mpicc (apt-get install mpich)"; finish; }
+t0=$SECONDS
+
+HELLO=$S/bin/mpi_hello
+mkdir -p "$S/bin"
+if ! mpicc -O1 -Wall -Wextra -Werror -o "$HELLO" "$SRC/tests/integration/helpers/mpi_hello.c" >"$S/bin/mpi_hello.log" 2>&1; then
+  fail build-mpi_hello "$(head -3 "$S/bin/mpi_hello.log")"; finish
+fi
+chmod 0755 "$S/bin" "$HELLO"
+
+SLURM_EXTRA_CONF="KillWait=$((HANG * 3))"   # scancel-job: SIGTERM must be enough
+slurm_up
+pass cluster-up
+echo "note: cluster $SLURM_NODE ($SLURM_CPUS CPUs) up in $((SECONDS - t0))s, SLURM_CONF=$SLURM_CONF"
+
+N=4
+want=$(for r in $(seq 0 $((N - 1))); do echo "rank $r of $N sum=$((N * (N - 1) / 2))"; done)
+
+# ids NAME FILE RANKS — the "slurm R job=J step=T mpi=M" lines of FILE: one per rank 0..RANKS-1,
+# J and T set and the same on every line, M=pmi2. Sets IDS="J T" (empty on failure).
+ids() {
+  local name=$1 f=$2 n=$3 lines jobs steps
+  IDS=
+  lines=$(grep -E '^slurm [0-9]+ ' "$f" | sort -n -k2)
+  echo "note: $name: $(tr '\n' ';' <<<"$lines")"
+  jobs=$(sed -n 's/.* job=\([^ ]*\) .*/\1/p' <<<"$lines" | sort -u)
+  steps=$(sed -n 's/.* step=\([^ ]*\) .*/\1/p' <<<"$lines" | sort -u)
+  if [ "$(cut -d' ' -f2 <<<"$lines" | tr '\n' ' ')" != "$(seq 0 $((n - 1)) | tr '\n' ' ')" ]; then
+    fail "$name" "not one line per rank 0..$((n - 1)) in $f"; return 1
+  fi
+  if [ "$(wc -l <<<"$jobs")" != 1 ] || [ "$(wc -l <<<"$steps")" != 1 ] ||
+     ! [[ $jobs =~ ^[0-9]+$ && $steps =~ ^[0-9]+$ ]]; then
+    fail "$name" "SLURM_JOB_ID ($(echo $jobs)) or SLURM_STEP_ID ($(echo $steps)) unset or not one value across ranks"; return 1
+  fi
+  if grep -E '^slurm ' "$f" | grep -vq ' mpi=pmi2$'; then
+    fail "$name" "SLURM_MPI_TYPE is not pmi2 in every rank"; return 1
+  fi
+  pass "$name"; IDS="$jobs $steps"
+}
+
+# step NAME CMD... — run CMD (an srun) in $S/NAME with stdin /dev/null; NAME.{out,err,rc}
+step() {
+  local name=$1; shift
+  mkdir -p "$S/$name"
+  (cd "$S/$name" && exec timeout -k 10 "$HANG" "$@" </dev/null >"$S/$name.out" 2>"$S/$name.err")
+  echo $? >"$S/$name.rc"
+}
+
+# hello-native / hello-collrun: 4 ranks on 2 CPUs, wired together over PMI2
+step native srun -n "$N" --overcommit "$HELLO"
+step collrun srun -n "$N" --overcommit "$COLLRUN" -- "$HELLO"
+if [ "$(cat "$S/native.rc")" = 0 ] && [ "$(sort "$S/native.out")" = "$want" ]; then
+  pass hello-native
+else
+  fail hello-native "rc=$(cat "$S/native.rc"), sorted stdout: $(sort "$S/native.out" | tr '\n' ';') $(grep -v '^slurm ' "$S/native.err" | head -2 | tr '\n' ' ')"
+fi
+if [ "$(cat "$S/collrun.rc")" = 0 ] && [ "$(sort "$S/collrun.out")" = "$(sort "$S/native.out")" ] && [ -s "$S/native.out" ]; then
+  pass hello-collrun
+else
+  fail hello-collrun "rc=$(cat "$S/collrun.rc"), sorted stdout differs from native: $(sort "$S/collrun.out" | tr '\n' ';') $(grep -v '^slurm ' "$S/collrun.err" | head -2 | tr '\n' ' ')"
+fi
+ids ids-native "$S/native.err" "$N"
+ids ids-collrun "$S/collrun.err" "$N"
+
+# batch: one job, two steps, both under collrun
+B=$S/batch; mkdir -p "$B"
+cat >"$B/job.sh" <<EOF
+#!/bin/sh
+echo "batch SLURM_JOB_ID=\$SLURM_JOB_ID SLURM_STEP_ID=\${SLURM_STEP_ID-unset}"
+srun -n $N --overcommit "$COLLRUN" -- "$HELLO" >"$B/step0.out" 2>"$B/step0.err" || exit 10
+srun -n $N --overcommit "$COLLRUN" -- "$HELLO" >"$B/step1.out" 2>"$B/step1.err" || exit 11
+EOF
+chmod 0755 "$B/job.sh"
+timeout -k 10 "$HANG" sbatch --wait -n "$N" --overcommit -J collrun-batch -D "$B" -o "$B/job.log" "$B/job.sh" \
+  </dev/null >"$B/sbatch.out" 2>"$B/sbatch.err"
+rc=$?
+echo "note: batch: $(cat "$B/job.log" 2>/dev/null | tr '\n' ' ')"
+ids batch-step0-ids "$B/step0.err" "$N"; s0=$IDS
+ids batch-step1-ids "$B/step1.err" "$N"; s1=$IDS
+if [ "$rc" != 0 ]; then
+  fail batch "sbatch --wait exited $rc: $(cat "$B/sbatch.err" "$B/job.log" 2>/dev/null | head -3 | tr '\n' ' ')"
+elif [ "$(sort "$B/step0.out")" != "$want" ] || [ "$(sort "$B/step1.out")" != "$want" ]; then
+  fail batch "a step printed the wrong ranks: $(sort "$B/step0.out" | tr '\n' ';') / $(sort "$B/step1.out" | tr '\n' ';')"
+elif [ -z "$s0" ] || [ "${s0% *}" != "${s1% *}" ] || [ "${s0#* }" = "${s1#* }" ]; then
+  fail batch "steps are not two steps of one job: (job step) = ($s0) and ($s1)"
+else
+  pass batch
+fi
+
+# scancel: ranks waiting under collrun, then cancelled; nothing of them may stay.
+ours() {   # the collrun, keeper and rank processes of a cancel case, as "pid:comm"
+  local p comm
+  for p in $(pids_with "$HELLO wait"); do
+    comm=$(cat "/proc/$p/comm" 2>/dev/null) || continue
+    case $comm in collrun|collrun-keeper|mpi_hello) echo "$p:$comm" ;; esac
+  done
+}
+# cancel NAME WHAT — start N ranks under collrun that wait, scancel WHAT ("step": the job
+# step, which Slurm ends with SIGKILL to each of its processes; "job": the whole job, which
+# Slurm ends with SIGTERM, SIGKILL only after KillWait, here far beyond $HANG, so SIGTERM
+# alone must end collrun, its keeper and the rank). PASS/FAIL NAME-running (srun ends) and
+# NAME-leaves-nothing.
+cancel() {
+  local name=$1 what=$2 d=$S/$1 pid before job c rc
+  mkdir -p "$d"
+  (cd "$d" && exec srun -n "$N" --overcommit -J "collrun-$name" "$COLLRUN" -- "$HELLO" wait </dev/null >"$d/out" 2>"$d/err") &
+  pid=$!
+  if ! slurm_poll "$HANG" eval '[ "$(grep -c "^ready " "$d/out")" = '"$N"' ]'; then
+    fail "$name-running" "the ranks never all said ready: $(head -3 "$d/err" | tr '\n' ' ')"; kill_with "$HELLO wait"; return 1
+  fi
+  before=$(ours | sort)
+  job=$(squeue -h -n "collrun-$name" -o %A)
+  echo "note: $name: job $job, before: $(cut -d: -f2 <<<"$before" | sort | uniq -c | tr -s ' \n' ' ')"
+  for c in collrun collrun-keeper mpi_hello; do   # per rank: collrun, its keeper, the rank
+    [ "$(grep -c ":$c\$" <<<"$before")" = "$N" ] || fail "$name-running" "expected $N $c processes before scancel, saw: $(echo $before)"
+  done
+  case $what in step) scancel "$job.0" ;; job) scancel "$job" ;; esac
+  if slurm_poll "$HANG" eval '! alive '"$pid"; then
+    wait "$pid"; rc=$?
+    echo "note: $name: srun exited $rc: $(grep -v '^slurm ' "$d/err" | tr '\n' ' ')"
+    if [ "$rc" != 0 ]; then pass "$name-running"; else fail "$name-running" "srun of a cancelled step exited 0"; fi
+  else
+    fail "$name-running" "srun still running ${HANG}s after scancel"
+  fi
+  if slurm_poll "$HANG" eval '[ -z "$(ours)" ] && [ -z "$(squeue -h -o %A)" ] && [ -z "$(slurm_ours_steps)" ]'; then
+    pass "$name-leaves-nothing"
+  else
+    fail "$name-leaves-nothing" "left ${HANG}s after scancel: $(echo $(ours)) jobs: $(squeue -h -o %A | tr '\n' ' ') slurmstepd: $(echo $(slurm_ours_steps))"
+  fi
+  kill_with "$HELLO wait"
+}
+cancel scancel-step step
+cancel scancel-job job
+
+# cluster-down: every daemon goes on SIGTERM, and nothing of the cluster remains
+t1=$SECONDS
+if slurm_down && [ -z "$(slurm_ours)" ]; then pass cluster-down; else fail cluster-down "did not stop cleanly:$SLURM_STRAYS $(slurm_ours)"; fi
+echo "note: cluster down in $((SECONDS - t1))s; whole script $((SECONDS - t0))s"
+finish
