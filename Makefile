@@ -52,16 +52,27 @@ $(BUILD)/obj/gen/default_policy.o: $(BUILD)/gen/default_policy.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
+# The seccomp programs, compiled once here by libseccomp instead of at every launch.
+$(BUILD)/filter-gen: tracee-shim/gen/filter_gen.c $(BUILD)/libcollrun.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libcollrun.a $(LDLIBS)
+$(BUILD)/gen/filter_bpf.c: $(BUILD)/filter-gen
+	@mkdir -p $(dir $@)
+	$(BUILD)/filter-gen > $@.tmp && mv $@.tmp $@
+$(BUILD)/obj/gen/filter_bpf.o: $(BUILD)/gen/filter_bpf.c tracee-shim/filter_prebuilt.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+PREBUILT_OBJ := $(BUILD)/obj/gen/filter_bpf.o
+
 $(BUILD)/libcollrun.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/collrun: $(MAIN_OBJ) $(BUILD)/libcollrun.a
+$(BUILD)/collrun: $(MAIN_OBJ) $(PREBUILT_OBJ) $(BUILD)/libcollrun.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libcollrun.a $(HDRS)
+$(BUILD)/tests/unit/%: tests/unit/%.c $(PREBUILT_OBJ) $(BUILD)/libcollrun.a $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libcollrun.a $(LDLIBS) -lcriterion
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(PREBUILT_OBJ) $(BUILD)/libcollrun.a $(LDLIBS) -lcriterion
 
 # The differential probe, built the two ways a real job meets: dynamic and fully static.
 # Never sanitized: its output must not depend on how collrun itself was built.

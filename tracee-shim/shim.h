@@ -11,8 +11,11 @@
  * EOPNOTSUPP/EINVAL: no SECCOMP_RET_USER_NOTIF, Linux < 5.0). */
 int shim_kernel_support(void);
 /* BPF program trapping the rows of syscall_table (the only_for_redirects ones only if
- * redirects is set). Caller frees prog->filter. */
+ * redirects is set): the one compiled at build time when there is one (filter_prebuilt.h),
+ * else shim_compile_filter's. Caller frees prog->filter. */
 int shim_build_filter(struct sock_fprog *prog, bool redirects);
+/* The same, compiled now with libseccomp. */
+int shim_compile_filter(struct sock_fprog *prog, bool redirects);
 
 /* What the child tells the supervisor over the socket, once before exec and (only if
  * execve fails) once after. The listener fd travels with SHIM_LISTENING. */

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "arch.h"
+#include "filter_prebuilt.h"
 #include "shim.h"
 #include "syscall_table.h"
 
@@ -118,4 +119,23 @@ Test(syscall_table, filter_traps_path_calls_but_not_fstat_read_or_getpid)
 	for (int i = 0; i < 4; i++)
 		cr_assert_eq(seen[i], expect[i], "call %d: got %d want %d", i, seen[i], expect[i]);
 	free(prog.filter);
+}
+
+/* The program compiled at build time is the one libseccomp compiles now, in both variants
+ * (a stale or truncated generated file would trap the wrong calls). */
+Test(syscall_table, prebuilt_filter_equals_the_one_compiled_at_run_time)
+{
+	cr_assert_not_null(shim_prebuilt, "the prebuilt programs are not linked in");
+	for (int r = 0; r < 2; r++) {
+		cr_assert_gt(shim_prebuilt[r].len, 0, "variant %d was not prebuilt", r);
+		struct sock_fprog built, compiled;
+		cr_assert_eq(shim_build_filter(&built, r), 0);
+		cr_assert_eq(shim_compile_filter(&compiled, r), 0);
+		cr_assert_eq(built.len, compiled.len, "variant %d: %u vs %u instructions", r, built.len, compiled.len);
+		cr_assert_eq(memcmp(built.filter, compiled.filter, built.len * sizeof *built.filter), 0,
+			     "variant %d differs", r);
+		free(built.filter);
+		free(compiled.filter);
+	}
+	cr_assert_neq(shim_prebuilt[0].len, shim_prebuilt[1].len, "the redirect rows changed nothing");
 }
