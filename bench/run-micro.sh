@@ -36,6 +36,7 @@ startup() { local case=$1; shift; say "hyperfine: $case"
 		    -n passthrough "$(q "$COLLRUN" --passthrough -- "$@")")
 	[ ${#STRACE[@]} -gt 0 ] && args+=(-n strace "$(q "${STRACE[@]}" "$@")")
 	hyperfine -N --style basic --warmup 3 --runs "$RUNS" --export-json "$W/$case.json" "${args[@]}" >&2; }
+startup true /bin/true
 startup pass "$PY" -c pass
 HAVE_NUMPY=0; "$PY" -c 'import numpy' 2>/dev/null && HAVE_NUMPY=1
 [ $HAVE_NUMPY = 1 ] && startup numpy "$PY" -c 'import numpy'
@@ -86,7 +87,7 @@ for key, label in (('openat_close_us', 'openat+close of /usr/lib/os-release, µs
 c0 = lambda m: micro[m]['openat_close_us']
 spread = lambda m: '%.1f–%.1f' % (min(float(r['openat_close_us']) for r in runs[m]), max(float(r['openat_close_us']) for r in runs[m]))
 rows.append(('openat+close, job and collrun pinned to CPU 0 (`taskset -c 0`), µs/call', c0('native-cpu0'), [c0('collrun-cpu0'), None, None]))
-for case, label in (('pass', "`python3 -c pass`, ms"), ('numpy', "`python3 -c 'import numpy'`, ms")):
+for case, label in (('true', "start-up of /bin/true (collrun's own cost), ms"), ('pass', "`python3 -c pass`, ms"), ('numpy', "`python3 -c 'import numpy'`, ms")):
     r = hf(case)
     if r: rows.append((label, r['native']['mean'] * 1e3, [r[m]['mean'] * 1e3 if m in r else None for m in MODES]))
 fmt = lambda v, nat: '—' if v is None else '%.2f (%.2f×)' % (v, v / nat)
@@ -95,6 +96,7 @@ for label, nat, (c, p, s) in rows:
     table.append('| %s | %.2f | %.2f | %.2f× | %s | %s |' % (label, nat, c, c / nat, fmt(p, nat), fmt(s, nat)))
 open_over = c0('collrun') - c0('native')
 ratios = [c / nat for label, nat, (c, p, s) in rows if label.startswith('`')]
+true_over = [c - nat for label, nat, (c, p, s) in rows if label.startswith('start-up of /bin/true')]
 m, idle = mem['mem'], mem['idle']
 resident = m['VmHWM'] - m['RssShmem'] + m['memfd_bytes']   # memfd pages counted once
 limit = cached + 16 * 2**20
@@ -123,6 +125,7 @@ ranged {spread('collrun')} µs/call across processes (pinned: {spread('collrun-c
 |---|---|---|
 | served open ≤ 5 µs over native | +{open_over:.2f} µs per openat+close (pinned to one CPU: +{c0('collrun-cpu0') - c0('native-cpu0'):.2f} µs) | {ok(open_over <= 5)} |
 | python3 start-up ≤ 1.15× native | {', '.join('%.2f×' % r for r in ratios)} (pass{', numpy' if len(ratios) > 1 else ''}) | {ok(ratios and max(ratios) <= 1.15)} |
+| `collrun -- /bin/true` ≤ 1.5 ms over native (issue 12) | {'+%.2f ms' % true_over[0] if true_over else 'not measured'} | {ok(true_over and true_over[0] <= 1.5)} |
 | supervisor resident ≤ cached bytes + 16 MiB (after `import {MOD}`) | {MiB(resident)} (peak RSS {MiB(m['VmHWM'])} + memfd {MiB(m['memfd_bytes'])}) vs {MiB(cached)} + 16 MiB | {ok(resident <= limit)} |
 | idle supervisor uses no CPU (job sleeps 2 s) | {idle['ticks']} ticks, {idle['cpu_ns'] / 1e3:.0f} µs CPU, {idle['ctxt_switches']} wake-up(s) | {ok(idle['ticks'] == 0)} |
 """
