@@ -57,15 +57,16 @@ static int send_nb(int sock, const void *buf, size_t len)
 	return n == (ssize_t)len ? 0 : -EPIPE;
 }
 
-static void reply(struct rank *r, uint32_t kind, const char *why)
+/* false: the rank could not be told; drop its connection (it then sees us "gone" rather
+ * than wait for ever). */
+static bool reply(struct rank *r, uint32_t kind, const char *why)
 {
 	struct share_reply m = { .h = { kind, SHARE_VERSION }, .pid = getpid() };
 	snprintf(m.why, sizeof m.why, "%s", why);
-	if (send_nb(r->sock, &m, sizeof m) < 0)
-		r->welcomed = false;
+	return send_nb(r->sock, &m, sizeof m) == 0;
 }
 
-static void on_hello(struct rank *r, size_t len)
+static bool on_hello(struct rank *r, size_t len)
 {
 	const struct share_hello *h = inbox;
 	if (len < offsetof(struct share_hello, fp) || h->h.version != SHARE_VERSION ||
@@ -77,17 +78,20 @@ static void on_hello(struct rank *r, size_t len)
 		return reply(r, SHARE_REFUSE, "its policy, serving options, credentials or view of the file "
 				"system differ from those of the rank that started the node supervisor");
 	r->welcomed = true;
-	reply(r, SHARE_WELCOME, "");
+	return reply(r, SHARE_WELCOME, "");
 }
 
-static void on_listener(struct rank *r, size_t len, int fd)
+/* false: not taken; the rank's connection is dropped, so its collrun stops its job (its
+ * program's calls would otherwise wait for nobody). */
+static bool on_listener(struct rank *r, size_t len, int fd)
 {
 	const struct share_listener *m = (const void *)inbox;
 	if (!r->welcomed || fd < 0 || len != sizeof *m || m->nwritten > SHARE_MAX_WRITTEN ||
 	    grow((void **)&listeners, &caplisteners, nlisteners, sizeof *listeners) < 0) {
 		if (fd >= 0)
 			close(fd);   /* the rank's keeper holds it still: its calls wait, its collrun ends */
-		return;
+		log_msg("node supervisor: cannot take the listener of pid %d; that rank's job stops", (int)m->pid);
+		return false;
 	}
 	node_lock(&node);
 	for (uint32_t i = 0; i < m->nwritten; i++)
@@ -100,9 +104,10 @@ static void on_listener(struct rank *r, size_t len, int fd)
 	r->prog = m->pid;
 	log_trace(1, "node supervisor: serving the program of a rank (pid %d); %zu listener(s)", (int)m->pid,
 		  nlisteners);
+	return true;
 }
 
-static void on_stats(struct rank *r)
+static bool on_stats(struct rank *r)
 {
 	struct share_stats m = { .h = { SHARE_STATS, SHARE_VERSION }, .s = sup.stats };
 	m.s.discovered = discovered_count(&sup.disc);
@@ -110,7 +115,7 @@ static void on_stats(struct rank *r)
 	m.bytes = node.data->bytes;
 	m.fsops = sup.stats.fsops + node.fsops;
 	m.marks = node.dc.marks;
-	send_nb(r->sock, &m, sizeof m);
+	return send_nb(r->sock, &m, sizeof m) == 0;
 }
 
 /* One message from a rank; false when it is gone. */
@@ -134,18 +139,19 @@ static bool from_rank(struct rank *r)
 			close(fd);
 		return false;
 	}
+	bool keep = true;
 	switch (inbox->h.kind) {
-	case SHARE_HELLO: on_hello(r, n); break;
-	case SHARE_LISTENER: on_listener(r, n, fd); fd = -1; break;
+	case SHARE_HELLO: keep = on_hello(r, n); break;
+	case SHARE_LISTENER: keep = on_listener(r, n, fd); fd = -1; break;
 	case SHARE_EXECED:
 		if (r->welcomed && (size_t)n == sizeof(struct share_execed))
 			job_check_program(&sup, ((const struct share_execed *)(void *)inbox)->pid);
 		break;
-	case SHARE_STATS_REQ: on_stats(r); break;
+	case SHARE_STATS_REQ: keep = on_stats(r); break;
 	}
 	if (fd >= 0)
 		close(fd);
-	return true;
+	return keep;
 }
 
 static void accept_ranks(void)
