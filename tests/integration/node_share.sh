@@ -201,4 +201,36 @@ refused=$(grep -l 'does not serve this rank: its policy' "$S/pd"/err.* | wc -l)
 if [ -z "$bad" ] && [ "$refused" = 1 ]; then pass policy-differs
 else fail policy-differs "ranks not as native:[$bad]; ranks told to serve themselves: $refused (want 1)"; fi
 clean policy-differs
+
+# 7. Another user can reach neither the socket nor the directory it is in.
+fifos 2
+job ou 2 collrun &
+JOB=$!
+for r in 0 1; do timeout "$HANG" cat "$CTL/ready.$r" >/dev/null; done
+sock=$(ls "$RD"/job-*.sock 2>/dev/null | head -1)
+if ! need_root other-user; then :
+elif ! "${NOBODY[@]}" test -x "$S"; then skip other-user "uid 65534 cannot reach $S at all (a parent folder is closed)"
+else
+  got=$("${NOBODY[@]}" "$PY" -c 'import socket, sys, errno
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+try:
+    s.connect(sys.argv[1]); print("connected")
+except OSError as e:
+    print(errno.errorcode[e.errno])' "$sock" 2>&1)
+  if [ -n "$sock" ] && [ "$got" = EACCES ] && [ "$(stat -c %a "$RD")" = 700 ]; then pass other-user
+  else fail other-user "socket [$sock], uid 65534's connect: $got, directory mode $(stat -c %a "$RD")"; fi
+fi
+for r in 0 1; do timeout "$HANG" sh -c "echo go >'$CTL/go.$r'"; done
+wait $JOB
+clean other-user
+
+# 8. Ctrl-C of mpiexec (SIGINT, which hydra hands to the ranks) while the ranks hold.
+fifos 2
+job ci 2 collrun &
+JOB=$!
+for r in 0 1; do timeout "$HANG" cat "$CTL/ready.$r" >/dev/null; done
+mp=; for p in $(pids_with "$S/ci"); do case $(cat "/proc/$p/comm" 2>/dev/null) in mpiexec*) mp="$mp $p" ;; esac; done
+[ -n "$mp" ] && kill -INT $mp
+wait $JOB
+if [ -n "$mp" ]; then clean mpiexec-interrupted; else fail mpiexec-interrupted "no mpiexec process found"; kill_with "$S/ci"; fi
 finish
