@@ -3,9 +3,10 @@
 # whose files live on slowfs; records the wall time of the whole mpiexec and slowfs's
 # operation counts (total and by type) in three modes:
 #   native   mpiexec -n N CMD
-#   collrun  mpiexec -n N collrun --cache=MNT -- CMD    one supervisor and cache PER RANK: what
-#            a multi-node job gets today, so the counts fall only by what one process repeats
-#            and still grow with N
+#   collrun  mpiexec -n N collrun --cache=MNT -- CMD    the ranks share one node supervisor
+#            and cache (issue 10: the job is found from hydra's proxy); before node sharing
+#            this was one supervisor and cache PER RANK (what `collrun --no-share` still gives),
+#            and results recorded before it show that
 #   shared   collrun --cache=MNT -- mpiexec -n N CMD    ONE supervisor and cache for every rank:
 #            possible only because all ranks run on this host; it shows the flat-with-N shape
 #            that the node-wide supervisor + broadcast (a future issue) must give across nodes

@@ -42,17 +42,18 @@ static void forward(int sigfd, int prog_pidfd)
 	}
 }
 
-int job_supervise(struct keeper *k, int prog_pidfd, int listener, siginfo_t *si)
+int job_supervise(struct keeper *k, int prog_pidfd, int listener, int watch, siginfo_t *si)
 {
 	sigset_t set;
 	job_forwarded_signals(&set);
 	int sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sigfd < 0)
 		return -errno;
-	struct pollfd p[3] = { { listener, POLLIN, 0 }, { sigfd, POLLIN, 0 }, { k->sock, POLLIN, 0 } };
+	struct pollfd p[4] = { { listener, POLLIN, 0 }, { sigfd, POLLIN, 0 }, { k->sock, POLLIN, 0 },
+			       { watch, POLLIN, 0 } };
 	int err = 0;
 	for (bool done = false; !done && !err;) {
-		if (poll(p, 3, -1) < 0) {
+		if (poll(p, 4, -1) < 0) {
 			if (errno != EINTR)
 				err = -errno;
 			continue;
@@ -65,6 +66,11 @@ int job_supervise(struct keeper *k, int prog_pidfd, int listener, siginfo_t *si)
 			p[0].fd = -1;
 		if (p[1].revents & POLLIN)
 			forward(sigfd, prog_pidfd);
+		/* The node supervisor sends nothing unasked: readable means it is gone. Unless
+		 * the program has just ended too (its exit is what ended the supervisor's
+		 * work), the job cannot go on: its calls would wait for ever. */
+		if (!err && p[3].revents && !(p[2].revents & POLLIN))
+			err = -EPIPE;
 		if (!err && p[2].revents) {
 			struct keeper_msg m;
 			int fd, r = keeper_recv(k, &m, &fd);
@@ -103,7 +109,7 @@ static void background_streams(void)
 		close(null);
 }
 
-bool job_linger(struct keeper *k, int listener)
+bool job_linger(struct keeper *k, int listener, int watch)
 {
 	if (listener < 0)
 		return false;
@@ -134,11 +140,17 @@ bool job_linger(struct keeper *k, int listener)
 	sigaddset(&end, SIGINT);
 	sigaddset(&end, SIGHUP);
 	int sigfd = signalfd(-1, &end, SFD_CLOEXEC);   /* blocked since collrun started */
-	struct pollfd q[2] = { { listener, POLLIN, 0 }, { sigfd, POLLIN, 0 } };
+	/* Shared (watch >= 0): the node supervisor serves them; the copy only waits for the
+	 * last of them, or for the supervisor's end, which ends the job like ours would. */
+	struct pollfd q[3] = { { listener, watch >= 0 ? 0 : POLLIN, 0 }, { sigfd, POLLIN, 0 }, { watch, POLLIN, 0 } };
 	for (;;) {
-		if (poll(q, 2, -1) < 0) {
+		if (poll(q, 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
+			break;
+		}
+		if (q[2].revents) {
+			log_trace(1, "background copy: the node supervisor is gone; the keeper stops what is left of the job");
 			break;
 		}
 		if ((q[0].revents & POLLIN) && notify_serve_burst(listener) < 0)

@@ -14,12 +14,16 @@ void job_forwarded_signals(sigset_t *set);
  * Every round services every ready descriptor, so a busy listener never starves signals
  * or the program's end. 0; -ECHILD if the keeper is gone; other -errno if the supervisor
  * broke. */
-int job_supervise(struct keeper *k, int prog_pidfd, int listener, siginfo_t *si);
+/* watch: the connection to the node supervisor (share.h), or -1: if it closes first,
+ * -EPIPE. */
+int job_supervise(struct keeper *k, int prog_pidfd, int listener, int watch, siginfo_t *si);
 /* After the program exited: if processes it started still run under the filter, fork a
  * background copy that keeps serving them (and holds the keeper's liveness pipe) until
  * they are all gone or it gets SIGTERM, SIGINT or SIGHUP. true in collrun if a copy was
  * left; never returns in the copy. */
-bool job_linger(struct keeper *k, int listener);
+/* watch >= 0: shared with a node supervisor (its connection): the copy serves nothing and
+ * ends when the supervisor does. */
+bool job_linger(struct keeper *k, int listener, int watch);
 /* Exit with the program's status, or die of its signal. */
 __attribute__((noreturn)) void job_exit_like(const siginfo_t *si);
 /* If collrun itself crashes, say so before dying; the keeper then ends the job, whose

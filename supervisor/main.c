@@ -5,12 +5,14 @@
 #include "arch.h"
 #include "policy_setup.h"
 #include "job.h"
+#include "jobid.h"
 #include "keeper.h"
 #include "learn.h"
 #include "log.h"
 #include "node.h"
 #include "notify.h"
 #include "options.h"
+#include "share.h"
 #include "shim.h"
 #include "supervisor.h"
 #include <dirent.h>
@@ -60,26 +62,39 @@ static int find_program(const char *name, char *out, size_t size)
 }
 
 /* Files the program inherits open for writing (a shell's "> out.log" inside a cached
- * tree) change while it runs: never cache them. */
-static void note_inherited_writers(void)
+ * tree) change while it runs: never cache them. Also kept in w (up to max; the count is
+ * returned, even above max) for a node supervisor, which must not cache them either. */
+static size_t note_inherited_writers(struct share_devino *w, size_t max)
 {
+	size_t n = 0;
 	DIR *d = opendir("/proc/self/fd");
 	if (!d)
-		return;
+		return SIZE_MAX;
 	for (struct dirent *e; (e = readdir(d));) {
 		int fd = atoi(e->d_name);
 		if (e->d_name[0] == '.' || fd == dirfd(d))
 			continue;
 		int fl = fcntl(fd, F_GETFL);
 		struct stat st;
-		if (fl >= 0 && (fl & O_ACCMODE) != O_RDONLY && fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		if (fl >= 0 && (fl & O_ACCMODE) != O_RDONLY && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
 			inode_set_add(&sup.written, st.st_dev, st.st_ino);
+			if (n < max)
+				w[n] = (struct share_devino){ st.st_dev, st.st_ino };
+			n++;
+		}
 	}
 	closedir(d);
+	return n;
 }
 
-static void print_stats(const struct options *o, const char *note)
+static void print_stats(const struct options *o, const char *note, struct share *sh)
 {
+	struct share_stats ss;
+	bool shared = sh->sock >= 0;
+	if (shared && share_stats(sh, &ss) < 0) {
+		log_msg("--stats: the node supervisor (pid %d) is gone: no statistics", (int)sh->sup_pid);
+		return;
+	}
 	FILE *out = stderr;
 	if (o->stats_file && !(out = fopen(o->stats_file, "we"))) {
 		log_err(-errno, "--stats-file %s", o->stats_file);
@@ -89,8 +104,14 @@ static void print_stats(const struct options *o, const char *note)
 		fprintf(out, "collrun: nested under another collrun: its supervisor served this job\n");
 	if (note[0])
 		fprintf(out, "collrun: note: %s\n", note);
-	sup.stats.discovered = discovered_count(&sup.disc);
-	stats_print(out, &sup.stats, node.data);
+	if (shared) {
+		fprintf(out, "collrun: node-wide: every rank of this job on this node served by the node "
+			"supervisor (pid %d) so far\n", (int)sh->sup_pid);
+		stats_print_counts(out, &ss.s, ss.files, ss.bytes, ss.fsops, ss.marks);
+	} else {
+		sup.stats.discovered = discovered_count(&sup.disc);
+		stats_print(out, &sup.stats, node.data);
+	}
 	if (out != stderr)
 		fclose(out);
 	else
@@ -135,6 +156,7 @@ struct launch {
 	const struct sock_fprog *prog;
 	const sigset_t *mask;
 	const struct rlimit *nofile;
+	pid_t ptracer;
 	const char *path;
 	char **argv;
 };
@@ -142,7 +164,7 @@ struct launch {
 static void run_program(void *arg)
 {
 	const struct launch *l = arg;
-	shim_run_child(l->sock, l->prog, l->mask, l->nofile, l->path, l->argv);
+	shim_run_child(l->sock, l->prog, l->mask, l->nofile, l->ptracer, l->path, l->argv);
 }
 
 /* Let the keeper end what was started, and give the failure its exit status. */
@@ -152,9 +174,24 @@ static int failed_start(struct keeper *k, int code)
 	return code;
 }
 
+/* The node supervisor has gone (killed, crashed): the calls of our program it had taken
+ * will never be answered, so the job cannot go on. Say so, end it, and remove the
+ * supervisor's files if nobody else serves there now. */
+static int supervisor_lost(struct keeper *k, struct share *sh)
+{
+	log_msg("the node supervisor (pid %d) serving this job's ranks on this node is gone; "
+		"stopping the job", (int)sh->sup_pid);
+	keeper_finish(k);
+	share_cleanup_dead(sh);
+	return EXIT_FAILURE_COLLRUN;
+}
+
 /* Fork the keeper, which forks the program through the shim; take the program's pidfd
- * from the keeper and the listener from the shim, and give the keeper a copy of it. */
-static int start(const struct options *o, const char *path, struct keeper *k, pid_t *pidp, int *pidfdp)
+ * from the keeper and the listener from the shim, and give the keeper a copy of it.
+ * Shared (sh->sock >= 0): the listener goes to the node supervisor at once, before the
+ * program's exec (its first trapped call), so every call is taken by it alone. */
+static int start(const struct options *o, const char *path, struct keeper *k, pid_t *pidp, int *pidfdp,
+		 struct share *sh, const struct share_devino *w, size_t nw)
 {
 	struct sock_fprog prog;
 	int err = shim_kernel_support();
@@ -179,7 +216,7 @@ static int start(const struct options *o, const char *path, struct keeper *k, pi
 	getrlimit(RLIMIT_NOFILE, &nofile);
 	raised = (struct rlimit){ nofile.rlim_max, nofile.rlim_max };
 	setrlimit(RLIMIT_NOFILE, &raised);
-	struct launch l = { sv[1], &prog, &old, &nofile, path, o->argv };
+	struct launch l = { sv[1], &prog, &old, &nofile, sh->sock >= 0 ? sh->sup_pid : 0, path, o->argv };
 	err = keeper_start(k, run_program, &l);
 	close(sv[1]);
 	free(prog.filter);
@@ -208,20 +245,31 @@ static int start(const struct options *o, const char *path, struct keeper *k, pi
 	sup.listener = m.status == SHIM_LISTENING ? fd : -1;
 	if (sup.listener < 0)
 		log_trace(1, "already under a collrun supervisor: it serves this job");
-	if (sup.listener >= 0 && (err = notify_setup(sup.listener)) < 0)
+	if (sh->sock >= 0 && sup.listener < 0)
+		share_close(sh);   /* nothing to hand over */
+	if (sh->sock >= 0 && (err = share_handover(sh, sup.listener, km.pid, w, nw)) < 0) {
+		log_trace(1, "node sharing: the listener could not be handed over (%s); this collrun serves "
+			  "its own program", strerror(-err));
+		share_close(sh);   /* nothing was taken: no call of ours is lost */
+	}
+	if (sh->sock < 0 && sup.listener >= 0 && (err = notify_setup(sup.listener)) < 0)
 		return log_err(err, "seccomp listener setup"), failed_start(k, EXIT_FAILURE_COLLRUN);
+	/* Shared: poll the supervisor's connection in the listener's place (never serve). */
+	int serve = sh->sock >= 0 ? -1 : sup.listener;
 	/* Second message only if execve failed; end-of-file means it succeeded. The program's
 	 * own execve is trapped (its search paths are learned there), so serve the listener
 	 * while waiting. */
 	for (;;) {
-		struct pollfd p[2] = { { sv[0], POLLIN, 0 }, { sup.listener, POLLIN, 0 } };
-		if (poll(p, sup.listener >= 0 ? 2 : 1, -1) < 0) {
+		struct pollfd p[3] = { { sv[0], POLLIN, 0 }, { serve, POLLIN, 0 }, { sh->sock, POLLIN, 0 } };
+		if (poll(p, 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			return log_err(-errno, "poll"), failed_start(k, EXIT_FAILURE_COLLRUN);
 		}
 		if (p[0].revents)
 			break;
+		if (p[2].revents)
+			return supervisor_lost(k, sh);
 		if ((p[1].revents & POLLIN) && (err = notify_serve_one(sup.listener)) < 0)
 			return log_err(err, "seccomp listener"), failed_start(k, EXIT_FAILURE_COLLRUN);
 	}
@@ -251,6 +299,33 @@ static int keeper_lost(struct keeper *k)
 		log_msg("the job's keeper process (pid %d) is gone; stopping the job", (int)pid);
 	kill_descendants();
 	return EXIT_FAILURE_COLLRUN;
+}
+
+/* Node sharing (share.h): find the job and the node supervisor serving it here, or start
+ * it. Any reason not to share is said with -v, and this collrun serves its own program,
+ * exactly as without a job. */
+static void try_share(const struct options *o, struct share *sh, size_t nwritten)
+{
+	char id[256], key[512];
+	const char *from = NULL;
+	int r = jobid_derive(o->job, (jobid_getenv_fn)getenv, id, sizeof id, &from);
+	if (r <= 0) {
+		log_trace(1, "node sharing: %s; this collrun serves its own program",
+			  r == 0 ? "no job id (--job, COLLRUN_JOB, a batch system or mpiexec)" : "job id too long");
+		return;
+	}
+	const char *vnode = o->virtual_node ? o->virtual_node : getenv("COLLRUN_NODE_ID");
+	if (jobid_key(id, vnode, key, sizeof key) < 0 || strlen(key) >= sizeof sh->rv.key)
+		return log_trace(1, "node sharing off: the job key is too long");
+	log_trace(1, "node sharing: job %s (from %s)", key, from);
+	if (nwritten > SHARE_MAX_WRITTEN)
+		return log_trace(1, "node sharing off: the program inherits more than %d files open for "
+				 "writing", SHARE_MAX_WRITTEN);
+	static char fp[SHARE_FP_MAX];   /* static: the node supervisor forked from us keeps it */
+	int len = share_fingerprint(fp, sizeof fp);
+	if (len < 0)
+		return log_trace(1, "node sharing off: the policy is too long to compare with other ranks'");
+	share_join(sh, key, fp, len);
 }
 
 int main(int argc, char **argv)
@@ -311,19 +386,28 @@ int main(int argc, char **argv)
 		node.data->max_bytes = o.max_cache;
 	if (o.max_file_size_set)
 		node.data->max_file_size = o.max_file_size;
-	note_inherited_writers();
+	struct share_devino written[SHARE_MAX_WRITTEN];
+	size_t nwritten = note_inherited_writers(written, SHARE_MAX_WRITTEN);
 	note_uncached_program(path, note, sizeof note);
+	struct share sh = { .sock = -1, .rv = { .dirfd = -1 } };
+	if (!o.no_share)
+		try_share(&o, &sh, nwritten);
 	struct keeper k;
 	pid_t pid;
 	int pidfd;
-	if ((rc = start(&o, path, &k, &pid, &pidfd)) != 0)
+	if ((rc = start(&o, path, &k, &pid, &pidfd, &sh, written, nwritten)) != 0)
 		return rc;
 	sup.child = pid;
-	job_check_program(&sup, pid);
+	if (sh.sock >= 0)
+		share_execed(&sh, pid);   /* the node supervisor checks its credentials */
+	else
+		job_check_program(&sup, pid);
 	job_install_crash_handlers();
 	siginfo_t si;
-	if ((err = job_supervise(&k, pidfd, sup.listener, &si)) == -ECHILD)
+	if ((err = job_supervise(&k, pidfd, sh.sock >= 0 ? -1 : sup.listener, sh.sock, &si)) == -ECHILD)
 		return keeper_lost(&k);
+	if (err == -EPIPE)
+		return supervisor_lost(&k, &sh);
 	if (err < 0) {
 		log_err(err, "supervisor failed; stopping the job");
 		keeper_finish(&k);
@@ -331,13 +415,13 @@ int main(int argc, char **argv)
 	}
 	close(pidfd);
 	if (o.stats)
-		print_stats(&o, note);
+		print_stats(&o, note, &sh);
 	/* Nested: the outer supervisor serves what the program left running; let it run on.
 	 * Otherwise what is left is served by a background copy, or there is nothing left and
 	 * the keeper is waited for, so that nothing of collrun outlives it. */
 	if (sup.listener < 0)
 		keeper_release(&k);
-	else if (!job_linger(&k, sup.listener))
+	else if (!job_linger(&k, sup.listener, sh.sock))
 		keeper_finish(&k);
 	job_exit_like(&si);
 }

@@ -34,6 +34,12 @@ static const char usage[] =
 	"                          G or T suffixes\n"
 	"      --max-file-size=SIZE  pass larger files to the kernel, uncopied (default 64M)\n"
 	"      --passthrough       trap and count calls but serve none (for comparisons)\n"
+	"      --job=ID            the job this rank belongs to (default: COLLRUN_JOB, Slurm's,\n"
+	"                          PBS's or Flux's job id, or MPICH hydra's proxy): the ranks\n"
+	"                          of one job on one node share one node supervisor and cache\n"
+	"      --virtual-node=K    share only with ranks of the same K (COLLRUN_NODE_ID): several\n"
+	"                          node supervisors on one host, as on K separate nodes\n"
+	"      --no-share          never share: this collrun serves its own program\n"
 	"  -v, --verbose           log every decision on standard error\n"
 	"  -h, --help              show this help and exit\n"
 	"  -V, --version           show the version and exit\n"
@@ -93,7 +99,7 @@ static int parse_size(const char *s, uint64_t *out)
 int options_parse(int argc, char **argv, struct options *o)
 {
 	enum { OPT_STATS_FILE = 256, OPT_PASSTHROUGH, OPT_DATA, OPT_NO_DEFAULT, OPT_PRINT, OPT_EXPLAIN,
-	       OPT_MAX_CACHE, OPT_MAX_FILE };
+	       OPT_MAX_CACHE, OPT_MAX_FILE, OPT_JOB, OPT_VNODE, OPT_NO_SHARE };
 	static const struct option longopts[] = {
 		{ "stats", no_argument, NULL, 's' },
 		{ "stats-file", required_argument, NULL, OPT_STATS_FILE },
@@ -106,6 +112,9 @@ int options_parse(int argc, char **argv, struct options *o)
 		{ "no-default-policy", no_argument, NULL, OPT_NO_DEFAULT },
 		{ "print-policy", no_argument, NULL, OPT_PRINT },
 		{ "explain", required_argument, NULL, OPT_EXPLAIN },
+		{ "job", required_argument, NULL, OPT_JOB },
+		{ "virtual-node", required_argument, NULL, OPT_VNODE },
+		{ "no-share", no_argument, NULL, OPT_NO_SHARE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -159,6 +168,16 @@ int options_parse(int argc, char **argv, struct options *o)
 		case 'p': o->policy_files[o->npolicy++] = optarg; break;
 		case OPT_NO_DEFAULT: o->no_default_policy = true; break;
 		case OPT_PRINT: o->print_policy = true; break;
+		case OPT_JOB:
+		case OPT_VNODE:
+			if (!optarg[0] || strlen(optarg) > 200) {
+				log_msg("--%s: expected a name of 1 to 200 characters",
+					c == OPT_JOB ? "job" : "virtual-node");
+				return EXIT_USAGE;
+			}
+			*(c == OPT_JOB ? &o->job : &o->virtual_node) = optarg;
+			break;
+		case OPT_NO_SHARE: o->no_share = true; break;
 		case OPT_EXPLAIN: o->explain = optarg; break;
 		case 'v': log_verbosity++; break;
 		case 'h': fputs(usage, stdout); return -1;

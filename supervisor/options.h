@@ -18,6 +18,9 @@ struct options {
 	bool no_default_policy;
 	bool print_policy;
 	const char *explain;      /* --explain PATH */
+	const char *job;          /* --job ID, or NULL (then jobid.h looks for one) */
+	const char *virtual_node; /* --virtual-node K, or NULL (then COLLRUN_NODE_ID) */
+	bool no_share;            /* --no-share */
 	char **argv;              /* PROGRAM ARGS..., NULL-terminated */
 };
 

@@ -125,12 +125,17 @@ static bool repeats_earlier(const struct policy *p, size_t i, const char *text)
 
 int policy_print(const struct policy *p)
 {
+	return policy_print_to(stdout, p);
+}
+
+int policy_print_to(FILE *out, const struct policy *p)
+{
 	char rule[PATH_MAX * 3];
 	for (size_t i = 0; i < p->n; i++) {
 		policy_format_rule(&p->rules[i], rule, sizeof rule);
 		if (repeats_earlier(p, i, rule))
 			continue;
-		printf("%-60s # %s\n", rule, p->rules[i].origin);
+		fprintf(out, "%-60s # %s\n", rule, p->rules[i].origin);
 		if (p->rules[i].action != POL_DISCOVERED || !p->discovered_ctx)
 			continue;
 		/* What was discovered so far (for --print-policy -- PROGRAM: what PROGRAM's own
@@ -139,11 +144,11 @@ int policy_print(const struct policy *p)
 		for (size_t k = 0, n = discovered_count(d); k < n; k++) {
 			const struct pol_rule *r = discovered_rule(d, k);
 			policy_format_rule(r, rule, sizeof rule);
-			printf("  %-58s # %s\n", rule, r->origin);
+			fprintf(out, "  %-58s # %s\n", rule, r->origin);
 		}
 	}
 	if (p->n == 0)
-		printf("# no rules: every path is passed to the kernel\n");
+		fprintf(out, "# no rules: every path is passed to the kernel\n");
 	return 0;
 }
 

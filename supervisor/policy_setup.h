@@ -2,6 +2,7 @@
  * dirs, --policy files, COLLRUN_POLICY files, then the default (the installed
  * default.policy, or the built-in copy of it) unless --no-default-policy. */
 #pragma once
+#include <stdio.h>
 #include "options.h"
 #include "policy.h"
 
@@ -10,4 +11,6 @@
 int policy_setup(struct policy *p, const struct options *o, const char *exe, char *msg, size_t msgsize);
 /* --print-policy and --explain: print to stdout, return the exit status. */
 int policy_print(const struct policy *p);
+/* The same, to out (the node-sharing fingerprint compares it). */
+int policy_print_to(FILE *out, const struct policy *p);
 int policy_explain(const struct policy *p, const char *path);

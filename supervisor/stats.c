@@ -8,6 +8,12 @@
 
 void stats_print(FILE *out, const struct stats *s, const struct data_store *d)
 {
+	stats_print_counts(out, s, d->files, d->bytes, s->fsops + node.fsops, node.dc.marks);
+}
+
+void stats_print_counts(FILE *out, const struct stats *s, uint64_t files, uint64_t bytes, uint64_t fsops,
+			uint64_t marks)
+{
 	struct sys_counts t = { 0 };
 	fprintf(out, "collrun: %-12s %10s %10s %10s %10s %10s\n", "syscall", "trapped", "hits", "fills",
 		"passed", "negative");
@@ -27,13 +33,13 @@ void stats_print(FILE *out, const struct stats *s, const struct data_store *d)
 			" the kernel opened them\n", s->kernel);
 	fprintf(out, "collrun: unique files %" PRIu64 ", bytes cached %" PRIu64
 		", file-system operations %" PRIu64 ", invalidations %" PRIu64 ", foreign-ABI calls %" PRIu64 "\n",
-		d->files, d->bytes, s->fsops + node.fsops, node.dc.marks, s->foreign);
+		files, bytes, fsops, marks, s->foreign);
 	if (s->discovered)
 		fprintf(out, "collrun: %" PRIu64 " software trees discovered while the job ran (cached;"
 			" -v names each)\n", s->discovered);
 	fprintf(out, "collrun-stats: trapped=%" PRIu64 " served=%" PRIu64 " filled=%" PRIu64 " passed=%" PRIu64
 		" negative=%" PRIu64 " files=%" PRIu64 " bytes=%" PRIu64 " fsops=%" PRIu64
 		" invalidations=%" PRIu64 " kernel=%" PRIu64 " discovered=%" PRIu64 "\n",
-		t.trapped + s->foreign, t.hits, t.fills, t.passed + s->foreign, t.negative, d->files, d->bytes,
-		s->fsops + node.fsops, node.dc.marks, s->kernel, s->discovered);
+		t.trapped + s->foreign, t.hits, t.fills, t.passed + s->foreign, t.negative, files, bytes,
+		fsops, marks, s->kernel, s->discovered);
 }

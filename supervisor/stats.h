@@ -18,3 +18,7 @@ struct stats {
 struct data_store;
 /* The table (like strace -c) and, last, one machine-readable "collrun-stats:" line. */
 void stats_print(FILE *out, const struct stats *s, const struct data_store *d);
+/* The same from counts a node supervisor sent (share.h): files and bytes copied, file-system
+ * operations, invalidations. */
+void stats_print_counts(FILE *out, const struct stats *s, uint64_t files, uint64_t bytes, uint64_t fsops,
+			uint64_t marks);

@@ -33,7 +33,7 @@ static void send_msg(int sock, int status, int err, int fd)
 }
 
 void shim_run_child(int sock, const struct sock_fprog *prog, const sigset_t *mask,
-		    const struct rlimit *nofile, const char *path, char *const argv[])
+		    const struct rlimit *nofile, pid_t ptracer, const char *path, char *const argv[])
 {
 	extern char **environ;
 	pid_t parent = getppid();
@@ -41,6 +41,12 @@ void shim_run_child(int sock, const struct sock_fprog *prog, const sigset_t *mas
 	 * the keeper. Not relied upon: a credential change (setpriv, gosu) clears it. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
 		_exit(125);
+	/* A node supervisor serving us is no ancestor of ours: under Yama's ptrace_scope=1 it
+	 * may read our memory only if we say so. Without Yama this fails (EINVAL): nothing to
+	 * allow. Where it cannot help (scope 2 or 3, or our children, which do not inherit it)
+	 * the supervisor cannot read the caller's path and passes the call to the kernel. */
+	if (ptracer > 0)
+		prctl(PR_SET_PTRACER, (unsigned long)ptracer, 0, 0, 0);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		send_msg(sock, SHIM_FILTER_FAILED, errno, -1);
 		_exit(125);

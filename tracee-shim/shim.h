@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <sys/resource.h>
+#include <sys/types.h>
 
 /* 0 if the kernel offers seccomp user notification, else -errno (ENOSYS: no seccomp;
  * EOPNOTSUPP/EINVAL: no SECCOMP_RET_USER_NOTIF, Linux < 5.0). */
@@ -23,7 +24,8 @@ enum shim_status { SHIM_LISTENING, SHIM_NESTED, SHIM_FILTER_FAILED, SHIM_EXEC_FA
 struct shim_msg { int status; int err; };
 
 /* In the child: never returns. */
-/* mask and nofile are what the program must start with (the supervisor changed its own). */
+/* mask and nofile are what the program must start with (the supervisor changed its own).
+ * ptracer: the node supervisor's pid (allowed to read our memory under Yama), or 0. */
 __attribute__((noreturn)) void shim_run_child(int sock, const struct sock_fprog *prog,
 					      const sigset_t *mask, const struct rlimit *nofile,
-					      const char *path, char *const argv[]);
+					      pid_t ptracer, const char *path, char *const argv[]);

@@ -139,7 +139,18 @@ struct verdict h_mutation(struct call *c)
 		const struct path_arg *p = &m->p[i];
 		char *raw = i == 0 ? c->raw : c->target;
 		struct start s = { .dir_fd = -1, .root_fd = -1 };
-		if (read_path(c, c->args[p->path], raw) < 0)
+		int rd = read_path(c, c->args[p->path], raw);
+		if (rd == -EPERM || rd == -EACCES) {
+			/* We may not read this caller's memory (Yama's ptrace_scope for a node
+			 * supervisor that is not its ancestor): the kernel can do what we cannot
+			 * see, so no cached answer can be trusted again. */
+			if (!c->job->pass_all)
+				log_trace(1, "cannot read the memory of pid %d (ptrace restrictions?): every "
+					  "later call is passed to the kernel", (int)c->pid);
+			c->job->pass_all = true;
+			continue;
+		}
+		if (rd < 0)
 			continue;   /* the kernel fails it too */
 		int dirfd = p->dirfd >= 0 ? dirfd_arg(c->args[p->dirfd]) : AT_FDCWD;
 		if (open_start(c, dirfd, raw, &s) < 0) {

@@ -12,12 +12,17 @@
 #include "cache/data.h"
 #include "cache/dcache.h"
 
+/* In the build folder tests/run.sh names (BUILD), which need not be ./build. */
 static const char *scratch(const char *name)
 {
-	static char p[256];
-	mkdir("build/tests", 0755);
-	mkdir("build/tests/unit-scratch", 0755);
-	snprintf(p, sizeof p, "build/tests/unit-scratch/%s", name);
+	static char p[512], dir[400];
+	const char *b = getenv("BUILD");
+	snprintf(dir, sizeof dir, "%s/tests", b && b[0] ? b : "build");
+	mkdir(b && b[0] ? b : "build", 0755);
+	mkdir(dir, 0755);
+	snprintf(dir, sizeof dir, "%s/tests/unit-scratch", b && b[0] ? b : "build");
+	mkdir(dir, 0755);
+	snprintf(p, sizeof p, "%s/%s", dir, name);
 	return p;
 }
 
