@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # slurm.sh — MPI ranks launched by a real Slurm (a one-node cluster this script starts and
 # stops itself, tests/integration/slurm_lib.sh), natively and under collrun. Each collrun
-# rank still has its own supervisor here: this checks correctness and the harness.
+# step's ranks share one node supervisor (job key slurm:JOB.STEP).
 #   cluster-up           munged, slurmctld, slurmd come up and the node is idle
 #   hello-native         srun -n 4 --overcommit mpi_hello: ranks 0..3, each of size 4, and an
 #                        MPI_Allreduce over them (PMI2 wired the ranks to each other)
 #   hello-collrun        srun -n 4 --overcommit collrun -- mpi_hello: the same sorted stdout
 #   ids-native, ids-collrun   every rank of a step sees the same SLURM_JOB_ID and
 #                        SLURM_STEP_ID (what node sharing will key on), and SLURM_MPI_TYPE=pmi2
+#   shared-node-supervisor   the ranks of one step name one node supervisor, keyed slurm:JOB.0
 #   batch                sbatch --wait of a script with two steps, both under collrun: both
 #                        steps right, one job id, step ids 0 and 1
 #   scancel-step-*       scancel JOB.0 of ranks waiting under collrun (Slurm SIGKILLs the
@@ -84,6 +85,20 @@ else
 fi
 ids ids-native "$S/native.err" "$N"
 ids ids-collrun "$S/collrun.err" "$N"
+
+# shared: the 4 ranks of one step are served by ONE node supervisor, keyed by the step
+# (collrun -v names it in each rank's stderr: srun --error with %t gives one file per task)
+step shared srun -n "$N" --overcommit --error="$S/shared.%t.err" "$COLLRUN" -v -- "$HELLO"
+sh_lines=$(cat "$S"/shared.[0-9]*.err 2>/dev/null | grep 'node sharing: job .*, served by the node supervisor')
+sh_pids=$(sed -n 's/.*served by the node supervisor (pid \([0-9]*\).*/\1/p' <<<"$sh_lines" | sort -u)
+sh_keys=$(sed -n 's/.*node sharing: job \([^ ,]*\),.*/\1/p' <<<"$sh_lines" | sort -u)
+if [ "$(cat "$S/shared.rc")" = 0 ] && [ "$(sort "$S/shared.out")" = "$want" ] &&
+   [ "$(grep -c . <<<"$sh_lines")" = "$N" ] && [ "$(grep -c . <<<"$sh_pids")" = 1 ] &&
+   [[ $sh_keys =~ ^slurm:[0-9]+\.0 ]]; then
+  pass shared-node-supervisor
+else
+  fail shared-node-supervisor "rc=$(cat "$S/shared.rc"); want $N ranks naming one node supervisor and job slurm:J.0, got pids [$(echo $sh_pids)] keys [$(echo $sh_keys)]: $(head -c 300 <<<"$sh_lines" | tr '\n' ';')"
+fi
 
 # batch: one job, two steps, both under collrun
 B=$S/batch; mkdir -p "$B"
