@@ -1,15 +1,16 @@
 #!/bin/bash
 # bench/run-scaling.sh — N ranks (mpiexec -n N, one host, oversubscribed) start a python job
 # whose files live on slowfs; records the wall time of the whole mpiexec and slowfs's
-# operation counts (total and by type) in three modes:
+# operation counts (total and by type) in five modes:
 #   native   mpiexec -n N CMD
+#   perrank  mpiexec -n N collrun --no-share --cache=MNT -- CMD    one supervisor and cache
+#            PER RANK: what every rank got before node sharing (issue 10)
 #   collrun  mpiexec -n N collrun --cache=MNT -- CMD    the ranks share one node supervisor
-#            and cache (issue 10: the job is found from hydra's proxy); before node sharing
-#            this was one supervisor and cache PER RANK (what `collrun --no-share` still gives),
-#            and results recorded before it show that
-#   shared   collrun --cache=MNT -- mpiexec -n N CMD    ONE supervisor and cache for every rank:
-#            possible only because all ranks run on this host; it shows the flat-with-N shape
-#            that the node-wide supervisor + broadcast (a future issue) must give across nodes
+#            and cache (the job is found from hydra's proxy)
+#   vnodes   the same with COLLRUN_NODE_ID=PMI_RANK%VNODES: VNODES (4) "virtual nodes", each
+#            its own node supervisor and cache, as VNODES hosts would have without broadcast
+#   shared   collrun --cache=MNT -- mpiexec -n N CMD    ONE supervisor for every rank, around
+#            mpiexec (possible only because all ranks run on this host)
 # Two workloads: the genlibs driver (make workload K= M=) and `import numpy` from a copy of
 # numpy on slowfs (PYTHONPATH). Writes data and a markdown fragment into OUT.
 #
@@ -18,7 +19,8 @@
 #
 # Env: BUILD (./build), COLLRUN ($BUILD/collrun), NS ("1 2 4 8 16 32"), DELAY (200 µs),
 # REPS (3; medians are reported), K (40), M (20), THREADS (slowfs max_threads, 1),
-# WORKLOADS ("driver numpy"), MODES ("native collrun shared"), OUT ($BUILD/bench/scaling).
+# WORKLOADS ("driver numpy"), MODES ("native perrank collrun vnodes shared"), VNODES (4),
+# OUT ($BUILD/bench/scaling).
 # Exit 0 with "SKIP: …" (and a fragment saying so) when /dev/fuse or mpiexec is missing.
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,11 +28,11 @@ BUILD=$(mkdir -p "${BUILD:-$SRC/build}" && cd "${BUILD:-$SRC/build}" && pwd)
 COLLRUN=${COLLRUN:-$BUILD/collrun}
 NS=${NS:-1 2 4 8 16 32} DELAY=${DELAY:-200} REPS=${REPS:-3} K=${K:-40} M=${M:-20}
 THREADS=${THREADS:-1} WORKLOADS=${WORKLOADS:-driver numpy} OUT=${OUT:-$BUILD/bench/scaling}
-MODES=${MODES:-native collrun shared}
+MODES=${MODES:-native perrank collrun vnodes shared} VNODES=${VNODES:-4}
 PY=/usr/bin/python3
 say() { printf '== %s\n' "$*" >&2; }
 rm -rf "$OUT"; mkdir -p "$OUT"
-CMDLINE="NS='$NS' DELAY=$DELAY REPS=$REPS K=$K M=$M THREADS=$THREADS bench/run-scaling.sh"
+CMDLINE="NS='$NS' DELAY=$DELAY REPS=$REPS K=$K M=$M THREADS=$THREADS VNODES=$VNODES bench/run-scaling.sh"
 skip() {   # the reason goes to the terminal and into the fragment RESULTS.md includes
 	echo "SKIP: $1"
 	printf '**Skipped** on this machine: %s (`%s`).\n' "$1" "$CMDLINE" >"$OUT/scaling.md"
@@ -82,7 +84,8 @@ done
 # One run: reset the counters, time the whole mpiexec, read the counters, check the output.
 # Each rank starts as /bin/sh -c 'exec CMD >OUT.$PMI_RANK' (PMI_RANK is set by MPICH's hydra,
 # whose merged stdout may split lines) in every mode, so all modes pay the same; collrun
-# statistics go to $st.stats.RANK (per rank) or $st.stats.0 (shared: one supervisor).
+# statistics go to $st.stats.RANK (one per rank; with node sharing each rank's file holds its
+# node supervisor's counts when that rank ended) or $st.stats.0 (shared: one supervisor).
 # (collrun writes the table only: its last line is "collrun-stats: trapped=N …".)
 cmd_of() { case $1 in
 	driver) echo "$PY $MNT_driver/driver.py" ;;
@@ -97,9 +100,15 @@ run() {   # run WORKLOAD N MODE REP
 	t0=$EPOCHREALTIME
 	case $mode in
 	native) timed "$st.err" mpiexec -n "$n" "${rank[@]}" "${cmd[@]}" ;;
-	collrun) timed "$st.err" mpiexec -n "$n" /bin/sh -c 'o=$0 c=$1 m=$2; shift 2
-			exec "$c" --cache="$m" --stats-file="$o.stats.$PMI_RANK" -- "$@" >"$o.out.$PMI_RANK"' \
-			"$st" "$COLLRUN" "$mnt" "${cmd[@]}" ;;
+	perrank|collrun|vnodes)
+		local opt=--share vn=0
+		[ "$mode" = perrank ] && opt=--no-share
+		[ "$mode" = vnodes ] && vn=$VNODES
+		timed "$st.err" mpiexec -n "$n" /bin/sh -c 'o=$0 c=$1 m=$2 opt=$3 vn=$4; shift 4
+			[ "$vn" = 0 ] || export COLLRUN_NODE_ID=$((PMI_RANK % vn))
+			[ "$opt" = --share ] && set -- "$@" || set -- "$opt" "$@"
+			exec "$c" --cache="$m" --stats-file="$o.stats.$PMI_RANK" "$@" >"$o.out.$PMI_RANK"' \
+			"$st" "$COLLRUN" "$mnt" "$opt" "$vn" -- "${cmd[@]}" ;;
 	shared) timed "$st.err" "$COLLRUN" --cache="$mnt" --stats-file="$st.stats.0" -- mpiexec -n "$n" "${rank[@]}" "${cmd[@]}" ;;
 	esac || { echo "run-scaling.sh: $w N=$n $mode failed:" >&2; cat "$st.err" >&2; exit 1; }
 	t1=$EPOCHREALTIME
@@ -112,7 +121,7 @@ run() {   # run WORKLOAD N MODE REP
 	[ "$w" != driver ] || [ "$(sort -u "$st.out" | wc -l)" = 1 ] || { echo "run-scaling.sh: driver checksums differ" >&2; exit 1; }
 	local cs=""
 	if [ "$mode" != native ]; then
-		cs=$(cat "$st".stats.* | grep '^collrun-stats:' | tr '\n' ' ')
+		local f; cs=$(for f in "$st".stats.*; do echo "rank=${f##*.} $(grep '^collrun-stats:' "$f")"; done | tr '\n' ' ')
 		[ "$(grep -o 'collrun-stats:' <<<"$cs" | wc -l)" = "$([ "$mode" = shared ] && echo 1 || echo "$n")" ] \
 			|| { echo "run-scaling.sh: $w N=$n $mode: missing collrun statistics" >&2; exit 1; }
 	fi
@@ -130,38 +139,49 @@ done
 SECS=$(awk "BEGIN{printf \"%.0f\", $EPOCHREALTIME - $T0}")
 
 # Summary: one .dat per workload for gnuplot, a table file and the markdown fragment.
-"$PY" - "$OUT" "$CMDLINE" "$DELAY" "$THREADS" "$K" "$M" "$REPS" "$SECS" "$(cmd_of driver)" "$(cmd_of numpy)" "$SRC" <<'EOF'
+"$PY" - "$OUT" "$CMDLINE" "$DELAY" "$THREADS" "$K" "$M" "$REPS" "$SECS" "$(cmd_of driver)" "$(cmd_of numpy)" "$SRC" "$VNODES" <<'EOF'
 import re, sys
-OUT, CMDLINE, DELAY, THREADS, K, M, REPS, SECS, CMD_DRIVER, CMD_NUMPY, SRC = sys.argv[1:]
+OUT, CMDLINE, DELAY, THREADS, K, M, REPS, SECS, CMD_DRIVER, CMD_NUMPY, SRC, VNODES = sys.argv[1:]
+VNODES = int(VNODES)
 kv = lambda s: {k: v for k, v in re.findall(r'(\w+)=(\S+)', s)}
 agg = {}
 for line in open(OUT + '/raw.txt'):
     head, _, stats = line.partition(' ranks_stats: ')
     r = kv(head)
-    r['sup'] = [kv(x) for x in re.split(r'(?=collrun-stats:)', stats) if 'trapped=' in x]
+    r['sup'] = [kv(x) for x in re.split(r'(?=rank=)', stats) if 'trapped=' in x]
     agg.setdefault((r['workload'], int(r['n']), r['mode']), []).append(r)
 def med(xs):
     xs = sorted(xs); h = len(xs) // 2
     return xs[h] if len(xs) % 2 else (xs[h - 1] + xs[h]) / 2
 has = lambda w, n, mode: (w, n, mode) in agg
 m = lambda w, n, mode, key: med([float(r[key]) for r in agg[(w, n, mode)]])
-# collrun statistics summed over the run's supervisors (N, or 1 when shared), median over reps
-sup = lambda w, n, mode, key: med([sum(int(x[key]) for x in r['sup']) for r in agg[(w, n, mode)]])
+# collrun statistics summed over the run's supervisors, median over reps. With node sharing
+# every rank's file holds its node supervisor's counts when that rank ended: the node's is the
+# largest of them (nodes: 1 for collrun, rank % VNODES for vnodes); otherwise one per rank.
+def supsum(mode, stats):
+    if mode not in ('collrun', 'vnodes'):
+        return lambda key: sum(int(x[key]) for x in stats)
+    node = (lambda x: 0) if mode == 'collrun' else (lambda x: int(x['rank']) % VNODES)
+    return lambda key: sum(max(int(x[key]) for x in stats if node(x) == k) for k in {node(x) for x in stats})
+sup = lambda w, n, mode, key: med([supsum(mode, r['sup'])(key) for r in agg[(w, n, mode)]])
 TYPES = ['lookup', 'getattr', 'open', 'read', 'readdir', 'opendir', 'release', 'releasedir', 'readlink', 'access', 'statfs']
 works = [w for w in ('driver', 'numpy') if any(k[0] == w for k in agg)]
-modes = [mo for mo in ('native', 'collrun', 'shared') if any(k[2] == mo for k in agg)]
+modes = [mo for mo in ('native', 'perrank', 'collrun', 'vnodes', 'shared') if any(k[2] == mo for k in agg)]
 NS = sorted({k[1] for k in agg})
 CMDS = {'driver': CMD_DRIVER.replace(SRC + '/', ''), 'numpy': CMD_NUMPY.replace(SRC + '/', '')}
 TITLE = {'driver': 'genlibs driver (K=%s libraries, M=%s extensions, %s python modules)' % (K, M, 2 * int(M)),
          'numpy': '`import numpy` with numpy copied onto slowfs (PYTHONPATH)'}
-LABEL = {'native': 'native', 'collrun': 'collrun per rank', 'shared': 'one collrun for all'}
-md = [f"""Command: `{CMDLINE}` ({SECS} s). Three ways to start N ranks of CMD, all on this one host:
+LABEL = {'native': 'native', 'perrank': 'collrun per rank', 'collrun': 'node supervisor',
+         'vnodes': f'{VNODES} virtual nodes', 'shared': 'one collrun for all'}
+md = [f"""Command: `{CMDLINE}` ({SECS} s). Ways to start N ranks of CMD, all on this one host:
 
 | mode | command | supervisors and caches |
 |---|---|---|
 | native | `mpiexec -n N CMD` | none |
-| collrun per rank | `mpiexec -n N collrun --cache=MNT --stats-file=… -- CMD` | N: one per rank — **what a multi-node job gets today** |
-| one collrun for all | `collrun --cache=MNT --stats-file=… -- mpiexec -n N CMD` | 1 for the whole job — possible only because every rank runs on this host |
+| collrun per rank | `mpiexec -n N collrun --no-share --cache=MNT --stats-file=… -- CMD` | N: one per rank — what every rank got before node sharing |
+| node supervisor | `mpiexec -n N collrun --cache=MNT --stats-file=… -- CMD` | 1: the ranks of the job on this node share one node supervisor (issue 10) |
+| {VNODES} virtual nodes | the same with `COLLRUN_NODE_ID=$((PMI_RANK % {VNODES}))` | {VNODES}: one node supervisor per virtual node — what {VNODES} hosts get without broadcast between them |
+| one collrun for all | `collrun --cache=MNT --stats-file=… -- mpiexec -n N CMD` | 1 around mpiexec — possible only because every rank runs on this host |
 
 In every mode each rank starts as `/bin/sh -c 'exec CMD >OUT.$PMI_RANK'` (its own output file;
 every rank's output is checked). slowfs delays each request {DELAY} µs and serves {THREADS} request(s)
@@ -171,11 +191,10 @@ each mpiexec); time is the wall time of the whole command. Medians of {REPS} rep
 unrecorded warm-up at N=1 per mode. `ops/s` = native slowfs operations ÷ native wall time: the
 rate this one-request-at-a-time "server" really delivers ({DELAY} µs of sleep plus the FUSE round trip).
 
-**Each collrun rank has its own supervisor and cache today**, so with collrun per rank the counts
-fall only by what one process repeats (cached look-ups; files read once by the supervisor rather
-than at every open) and still grow linearly with N. One collrun around the whole mpiexec shows the
-flat-with-N shape, but only on one host: across nodes it needs the node-wide supervisor and the
-broadcast between nodes, which are a future issue (doc/SCALING.md models them).
+With one supervisor per rank the counts fall only by what one process repeats and still grow
+linearly with N. The node supervisor makes them flat with N on one node; with {VNODES} virtual nodes
+each node pays once, so the job pays about {VNODES}× one rank until the broadcast between nodes
+(planned, doc/SCALING.md models it) makes every node but one read nothing.
 """]
 for w in works:
     md.append(f"### {TITLE[w]}\n\nCMD: `{CMDS[w]}`\n")
@@ -184,7 +203,7 @@ for w in works:
     md.append('| ' + ' | '.join(hdr) + ' |')
     md.append('|' + '---:|' * len(hdr))
     with open(f'{OUT}/scaling-{w}.dat', 'w') as f:
-        f.write('# N native_ops collrun_ops native_s collrun_s shared_ops shared_s ("-": mode not run)\n')
+        f.write('# N native_ops collrun_ops native_s collrun_s shared_ops shared_s perrank_ops perrank_s vnodes_ops vnodes_s ("-": mode not run)\n')
         for n in NS:
             get = lambda mo, key: m(w, n, mo, key) if has(w, n, mo) else None
             no, ns = get('native', 'total'), get('native', 'wall_s')
@@ -196,8 +215,17 @@ for w in works:
             fmt = lambda v, p: '-' if v is None else p % v
             f.write(' '.join([str(n), fmt(no, '%.0f'), fmt(get('collrun', 'total'), '%.0f'), fmt(ns, '%.3f'),
                               fmt(get('collrun', 'wall_s'), '%.3f'), fmt(get('shared', 'total'), '%.0f'),
-                              fmt(get('shared', 'wall_s'), '%.3f')]) + '\n')
+                              fmt(get('shared', 'wall_s'), '%.3f'), fmt(get('perrank', 'total'), '%.0f'),
+                              fmt(get('perrank', 'wall_s'), '%.3f'), fmt(get('vnodes', 'total'), '%.0f'),
+                              fmt(get('vnodes', 'wall_s'), '%.3f')]) + '\n')
     nmax = NS[-1]
+    for mo in ('collrun', 'vnodes'):
+        if has(w, NS[0], mo) and has(w, nmax, mo):
+            r = m(w, nmax, mo, 'total') / m(w, NS[0], mo, 'total')
+            md.append(f'\n{LABEL[mo]}: N={nmax} costs {r:.2f}× the slowfs operations of N={NS[0]} '
+                      f'(issue 10\'s target for a job on one node, and with broadcast on many: ≤ 1.1×): '
+                      f'**{"met" if r <= 1.1 else "not met"}**' + ('' if mo == 'collrun' else
+                      f' — without broadcast each of the {VNODES} virtual nodes reads for itself'))
     md.append(f'\nslowfs operations by type at N={nmax} (median; `enoent` = look-ups of missing names; `MiB` = file '
               f'data read: collrun reads more because on FUSE it copies each whole file it opens into a memfd, once '
               f'per supervisor, where the native loader reads only the pages it maps):\n')
