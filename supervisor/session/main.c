@@ -301,8 +301,8 @@ static int receiver(void)
 		}
 		say("lag: queued=%zu entries unread while the other receivers finished", sess_queued(S));
 	}
-	while (!sess_drained(S)) {
-		turn(-1);
+	for (;;) {
+		/* Read the queue before sleeping: progress may have filled it while we lagged. */
 		struct sess_entry *e;
 		while (sess_next(S, &e) == 1) {
 			if (e->type == SESS_T_NOTE) {
@@ -330,6 +330,9 @@ static int receiver(void)
 			sess_request(S, k, (uint32_t)strlen(k));
 			done_sent = true;
 		}
+		if (sess_drained(S))
+			break;
+		turn(-1);
 	}
 	for (int i = 0; i < nask; i++)
 		if (answered[i] != 1)

@@ -690,8 +690,13 @@ static void frame_end(struct sess_stream *s)
 {
 	if (s->last_pending)
 		s->lasts++;
-	if (s->fin_pending)
+	if (s->fin_pending && !s->fin_seen) {
+		/* Our goodbye: the root waits for every receiver's before it leaves, so no
+		 * receiver mistakes the root's exit for a failure while FIN is on its way. */
 		s->fin_seen = true;
+		close(s->fd);
+		s->fd = -1;
+	}
 	s->last_pending = s->fin_pending = false;
 }
 
@@ -753,7 +758,7 @@ static int recv_post(struct sess_stream *s)
 
 static int recv_flush(struct sess_stream *s)
 {
-	while (s->out_len) {
+	while (s->out_len && s->fd >= 0) {
 		ssize_t k = send(s->fd, s->out, s->out_len, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (k < 0)
 			return errno == EAGAIN || errno == EINTR ? 0 : lose(s, s->root);
@@ -766,8 +771,8 @@ static int recv_flush(struct sess_stream *s)
 static int recv_progress(struct sess_stream *s)
 {
 	uint8_t b[256];
-	ssize_t k;
-	while ((k = recv(s->fd, b, sizeof b, MSG_DONTWAIT)) > 0)
+	ssize_t k = -1;
+	while (s->fd >= 0 && (k = recv(s->fd, b, sizeof b, MSG_DONTWAIT)) > 0)
 		for (ssize_t i = 0; i < k; i++)
 			if (b[i] == BELL) {
 				s->bells++;
@@ -775,7 +780,7 @@ static int recv_progress(struct sess_stream *s)
 			}
 	if (k == 0 && !s->fin_seen)
 		return lose(s, s->root);   /* the root is gone before the end of the stream */
-	if (k < 0 && errno != EAGAIN && errno != EINTR && !s->fin_seen)
+	if (k < 0 && s->fd >= 0 && errno != EAGAIN && errno != EINTR && !s->fin_seen)
 		return lose(s, s->root);
 	int rc = recv_flush(s);
 	if (rc)
@@ -884,8 +889,14 @@ int sess_timeout(const struct sess_stream *s)
 
 bool sess_drained(const struct sess_stream *s)
 {
-	if (s->rank == s->root)
-		return s->fin_sent && !s->nops && !s->cur;
+	if (s->rank == s->root) {
+		if (!s->fin_sent || s->nops || s->cur)
+			return false;
+		for (int r = 0; r < s->size; r++)
+			if (s->conns[r].fd >= 0)
+				return false;   /* that receiver has not seen the end yet */
+		return true;
+	}
 	return s->fin_seen && !s->d_head;
 }
 

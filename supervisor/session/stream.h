@@ -59,7 +59,7 @@ int sess_open(struct sess_stream **out, MPI_Comm comm, int root, const struct se
 void sess_free(struct sess_stream *s);
 
 bool sess_is_root(const struct sess_stream *s);
-int  sess_fd(const struct sess_stream *s);        /* poll it for POLLIN */
+int  sess_fd(const struct sess_stream *s);        /* poll it for POLLIN (-1 after a receiver saw the end) */
 int  sess_timeout(const struct sess_stream *s);   /* poll timeout in ms: 0 busy, -1 idle */
 /* Reads the side channel, tests broadcasts, posts the next ones. 0, or -EPIPE when a peer
  * (the root, or for the root a receiver: sess_lost_rank()) closed its connection — the
@@ -76,7 +76,9 @@ int64_t sess_publish(struct sess_stream *s, uint16_t type, const void *key, uint
                      int32_t err, const void *body, uint64_t body_len,
                      void (*release)(void *ctx), void *ctx);
 int  sess_close(struct sess_stream *s);
-bool sess_drained(const struct sess_stream *s);   /* root: all sent; receiver: end seen, queue read */
+/* Root: the end is sent and every receiver has seen it (each closes its side channel
+ * then); receiver: the end is in and the queue read. Leave only when drained. */
+bool sess_drained(const struct sess_stream *s);
 
 /* Root: the next request to serve. A key already requested or published is not handed
  * out again (counted in coalesced): the stream carries every entry to every rank, so one
