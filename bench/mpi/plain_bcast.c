@@ -1,6 +1,7 @@
 /* plain_bcast.c — the yardstick for bench/run-bcast.sh: one plain MPI_Bcast of a file's
  * bytes from rank 0 to every rank, timed like collrun-session --bench times its stream
- * (barrier, broadcast into a freshly allocated buffer, slowest rank's time), reps times.
+ * (barrier, broadcast into a freshly allocated buffer, slowest rank's time), one warm-up
+ * then reps times.
  * usage: mpiexec -n K plain_bcast FILE [REPS] */
 #include <fcntl.h>
 #include <mpi.h>
@@ -52,7 +53,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "plain_bcast: %llu bytes do not fit one MPI count\n", (unsigned long long)len);
 		MPI_Abort(MPI_COMM_WORLD, 2);
 	}
-	for (int i = 0; i < reps; i++) {
+	for (int i = -1; i < reps; i++) {   /* rep -1 warms up, as collrun-session --bench does */
 		/* A receiver gets fresh memory each time, as a stream receiver does for each file. */
 		char *buf = rank ? malloc(len ? len : 1) : src;
 		MPI_Barrier(MPI_COMM_WORLD);
