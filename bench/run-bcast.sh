@@ -99,7 +99,7 @@ the end-of-stream one that ends the run.
 $IDLE_ROWS
 
 The whole tree under mpiexec (mpiexec, hydra_pmi_proxy, the $NP ranks), from /proc/PID/stat over $((IDLE - 6)) s of the
-idle window: $TREE% of a core in all.
+idle window: $TREE% of a core in all ($((b - a)) clock ticks of 1/$HZ s).
 
 | target | measured | verdict |
 |---|---|---|
