@@ -25,6 +25,10 @@ source "$(dirname "$0")/lib_extra.sh"
 SESSION=$BUILD/collrun-session
 command -v mpiexec >/dev/null || { skip all "no mpiexec (apt-get install mpich)"; finish; }
 [ -x "$SESSION" ] || { skip all "no $SESSION (built by make test-bins where pkg-config mpich works)"; finish; }
+# Under SANITIZE=1: MPICH's UCX transports are dlclose'd at MPI_Finalize, and LeakSanitizer
+# reports ~1 KiB they allocated from an "<unknown module>" (no frame of ours, nothing to
+# suppress by name), so leak checking is off for these MPI runs; ASan and UBSan stay on.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 CHUNK=$((1 << 20))     # small, so that 40 MiB is many chunks with several in flight
 MPI=(timeout -k 10 "$HANG" mpiexec -n 4)
 
