@@ -87,7 +87,9 @@ test-bins: $(BUILD)/collrun $(UNIT_BIN) $(PROBES)
 # The session transport (supervisor/session/, issue 10) links libmpi, so it is built into its
 # own program, collrun-session, and never into collrun: a rank wrapper must not call MPI_Init
 # inside the application's MPI job. entry.c has no MPI and is unit-tested alone. Without
-# MPICH's pkg-config file the MPI programs are left out and their tests SKIP.
+# MPICH's pkg-config file the MPI programs are left out and their tests SKIP. SANITIZE=1
+# builds them sanitized too (tests/integration/session_stream.sh says why leak checking is
+# off for MPI runs).
 MPI_CFLAGS   := $(shell pkg-config --cflags mpich 2>/dev/null)
 MPI_LIBS     := $(shell pkg-config --libs mpich 2>/dev/null)
 SESSION_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard supervisor/session/*.c))
