@@ -61,6 +61,8 @@ static double cpu_seconds(void)   /* this process, all its threads (MPI's and UC
 	return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
 }
 
+static void mark(const char *what);
+
 /* One turn of the loop a node supervisor will run: sleep in poll() unless MPI has work. */
 static void turn(int max_ms)
 {
@@ -77,6 +79,8 @@ static void turn(int max_ms)
 			say("session broken: the root is gone; a node supervisor would now read the file system itself");
 		else
 			say("session broken: %s", strerror(-rc));
+		if (mark_dir)   /* mpiexec may be gone already, and with it our stdout */
+			mark("broken");
 		exit(3);
 	}
 }

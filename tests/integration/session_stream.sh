@@ -18,8 +18,12 @@
 #   idle-sleeps    an idle session: receivers are woken once in all (by the end-of-stream
 #                  doorbell), i.e. they slept in poll() rather than testing MPI
 #   kill-receiver  SIGKILL of rank 2 while the session waits: mpiexec (hydra) ends the whole
-#                  job with a non-zero status and no rank is left; what the root saw is
-#                  printed as a note (a node supervisor must then fall back to the file system)
+#                  job with a non-zero status and no rank is left; what the ranks saw is
+#                  printed as a note
+#   kill-receiver-survivors   the same under `mpiexec -disable-auto-cleanup`: the survivors
+#                  stay up, and each learns from the side channel that the session is broken
+#                  (root: rank 2's socket closed; receivers: the root's) — where a node
+#                  supervisor falls back to the file system; none hangs
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_extra.sh"
 SESSION=$BUILD/collrun-session
@@ -106,9 +110,11 @@ n=$(grep -cE '^rank [123]: idle .* wakeups=1$' "$O")
 if [ $rc = 0 ] && [ "$n" = 3 ]; then pass idle-sleeps
 else fail idle-sleeps "rc=$rc: $(grep idle "$O" | tr '\n' ';')"; fi
 
-# 4. SIGKILL of one receiver while the session waits
-M=$S/kill; mkdir -p "$M"
-"${MPI[@]}" "$SESSION" --wait --mark-dir "$M" >"$S/kill.out" 2>"$S/kill.err" &
+# 4. SIGKILL of one receiver while the session waits: kill_one NAME [MPIEXEC OPTION...]
+kill_one() {
+local name=$1; shift
+M=$S/$name; mkdir -p "$M"
+timeout -k 10 "$HANG" mpiexec "$@" -n 4 "$SESSION" --wait --mark-dir "$M" >"$S/$name.out" 2>"$S/$name.err" &
 job=$!
 for _ in $(seq 1 $((HANG * 10))); do
   [ "$(ls "$M" | grep -c '^pid\.')" = 4 ] && break
@@ -117,15 +123,32 @@ for _ in $(seq 1 $((HANG * 10))); do
 done
 pids=$(cat "$M"/pid.* 2>/dev/null | tr '\n' ' ')
 if [ "$(ls "$M" | grep -c '^pid\.')" != 4 ]; then
-  fail kill-receiver "the session did not start: $(tail -n 3 "$S/kill.err" | tr '\n' ';')"; kill $job 2>/dev/null
+  fail $name "the session did not start: $(tail -n 3 "$S/$name.err" | tr '\n' ';')"; kill $job 2>/dev/null
 else
   kill -KILL "$(cat "$M/pid.2")"
   wait $job; rc=$?
+  # Survivors may outlive mpiexec by a moment (-disable-auto-cleanup): wait for them to go.
+  for _ in $(seq 1 $((HANG * 10))); do
+    left=; for p in $pids; do kill -0 "$p" 2>/dev/null && left+=" $p"; done
+    [ -z "$left" ] && break; sleep 0.1
+  done
   left=
   for p in $pids; do kill -0 "$p" 2>/dev/null && left+=" $p"; done
-  echo "note: kill-receiver: mpiexec exited $rc; root said: $(grep '^rank 0' "$S/kill.out" | head -1)$(grep -m1 'BAD TERMINATION' "$S/kill.out" "$S/kill.err" | sed 's/.*:=*/; hydra: /')"
-  if [ $rc = 0 ] || [ $rc = 124 ] || [ $rc = 137 ]; then fail kill-receiver "mpiexec exited $rc (0: unnoticed; 124/137: hung)"
-  elif [ -n "$left" ]; then fail kill-receiver "ranks left running:$left"; kill -KILL $left 2>/dev/null
-  else pass kill-receiver; fi
+  echo "note: $name: mpiexec exited $rc; ranks said: $(grep '^rank' "$S/$name.out" | tr '\n' ';')"
+  if [ $rc = 0 ] || [ $rc = 124 ] || [ $rc = 137 ]; then fail $name "mpiexec exited $rc (0: unnoticed; 124/137: hung)"
+  elif [ -n "$left" ]; then fail $name "ranks left running:$left"; kill -KILL $left 2>/dev/null
+  else return 0; fi
+fi
+return 1
+}
+# Hydra's default: the job is torn down as soon as one rank dies by a signal.
+kill_one kill-receiver && pass kill-receiver
+# -disable-auto-cleanup: the survivors stay up; the root sees rank 2's side channel close and
+# gives the session up, the receivers then see the root's close: every survivor reaches the
+# fallback by itself (here: "session broken", exit 3), none hangs.
+if kill_one kill-receiver-survivors -disable-auto-cleanup; then
+  m=$S/kill-receiver-survivors
+  if [ -e "$m/broken.0" ] && [ -e "$m/broken.1" ] && [ -e "$m/broken.3" ]; then pass kill-receiver-survivors
+  else fail kill-receiver-survivors "not every survivor fell back (marks: $(ls "$m" | tr '\n' ' '))"; fi
 fi
 finish
