@@ -27,6 +27,7 @@ static char **asks;
 static int nask;
 static const char *mark_dir;
 static int lag_rank = -1;
+static bool wait_forever;
 
 /* One write per line: the lines of K ranks meet in mpiexec's output. */
 static void line(const char *tag, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -81,6 +82,10 @@ static void turn(int max_ms)
 			say("session broken: %s", strerror(-rc));
 		if (mark_dir)   /* mpiexec may be gone already, and with it our stdout */
 			mark("broken");
+		sess_free(S);   /* closes our side channels: the others learn it from that */
+		if (wait_forever)   /* as a node supervisor would: live on, on the file system */
+			for (;;)
+				pause();
 		exit(3);
 	}
 }
@@ -484,7 +489,7 @@ int main(int argc, char **argv)
 	double idle_s = -1;
 	const char *bench_path = NULL;
 	int reps = 3, c;
-	bool hold = false, wait_forever = false;
+	bool hold = false;
 	asks = calloc(argc + 1, sizeof *asks);
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
