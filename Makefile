@@ -95,6 +95,30 @@ $(BUILD)/bench/%: bench/%.c
 
 test-bins: $(BUILD)/collrun $(UNIT_BIN) $(PROBES)
 
+# The session transport (supervisor/session/, issue 10) links libmpi, so it is built into its
+# own program, collrun-session, and never into collrun: a rank wrapper must not call MPI_Init
+# inside the application's MPI job. entry.c has no MPI and is unit-tested alone. Without
+# MPICH's pkg-config file the MPI programs are left out and their tests SKIP. SANITIZE=1
+# builds them sanitized too (tests/integration/session_stream.sh says why leak checking is
+# off for MPI runs).
+MPI_CFLAGS   := $(shell pkg-config --cflags mpich 2>/dev/null)
+MPI_LIBS     := $(shell pkg-config --libs mpich 2>/dev/null)
+SESSION_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard supervisor/session/*.c))
+$(SESSION_OBJ): CFLAGS += $(MPI_CFLAGS)
+ifneq ($(MPI_LIBS),)
+SESSION_BINS := $(BUILD)/collrun-session $(BUILD)/bench/plain_bcast
+endif
+test-bins: $(SESSION_BINS)
+$(BUILD)/collrun-session: $(SESSION_OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(MPI_LIBS)
+$(BUILD)/tests/unit/session_entry_test: tests/unit/session_entry_test.c $(BUILD)/obj/supervisor/session/entry.o $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/obj/supervisor/session/entry.o -lcriterion
+# The plain MPI_Bcast that bench/run-bcast.sh compares the stream with.
+$(BUILD)/bench/plain_bcast: bench/mpi/plain_bcast.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(MPI_CFLAGS) $(LDFLAGS) -o $@ $< $(MPI_LIBS)
+
 deps:
 	@if [ "$$(id -u)" = 0 ]; then \
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(DEB_PKGS); \

@@ -1,0 +1,119 @@
+#!/bin/bash
+# bench/run-bcast.sh — the session broadcast stream (supervisor/session/, issue 10) against a
+# plain MPI_Bcast, and what an idle session costs. Writes the "Session broadcast" section of
+# OUT (bench/RESULTS.md), replaced in place between its markers or added at the end.
+#   - a SIZE_MIB file (256) broadcast from rank 0 to NP-1 ranks (mpiexec -n NP, 4: more ranks
+#     than this machine's CPUs, on purpose): $BUILD/bench/plain_bcast (one MPI_Bcast) and
+#     collrun-session --bench at each chunk size of CHUNKS (MiB), each one mpiexec of a
+#     warm-up and REPS timed broadcasts (slowest rank's time), median taken; the plain one
+#     runs first and again last, and the median is over both runs' reps;
+#   - an idle session (root + NP-1 receivers, nothing published) for IDLE seconds: each rank's
+#     own CPU time over the idle window (getrusage, all its threads), and the CPU of the whole
+#     process tree under mpiexec (hydra included) from /proc/PID/stat between two samples.
+# Target (issue 10): the stream >= 80% of plain MPI_Bcast's throughput; idle < 1% of a core.
+# Env: BUILD (./build), OUT (bench/RESULTS.md; OUT=- prints only), NP, SIZE_MIB, REPS (3),
+# CHUNKS ("4 8 16"), WINDOW (stream's broadcasts in flight, 4), IDLE (30), LABEL.
+set -euo pipefail
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=$(mkdir -p "${BUILD:-$SRC/build}" && cd "${BUILD:-$SRC/build}" && pwd)
+OUT=${OUT:-$SRC/bench/RESULTS.md} NP=${NP:-4} SIZE_MIB=${SIZE_MIB:-256} REPS=${REPS:-3}
+CHUNKS=${CHUNKS:-4 8 16} WINDOW=${WINDOW:-4} IDLE=${IDLE:-30} LABEL=${LABEL:-}
+W=$BUILD/bench/bcast; mkdir -p "$W"
+T0=$SECONDS
+command -v mpiexec >/dev/null || { echo "SKIP: run-bcast: no mpiexec (apt-get install mpich)"; exit 0; }
+make -C "$SRC" --no-print-directory -s BUILD="$BUILD" "$BUILD/collrun-session" "$BUILD/bench/plain_bcast" >&2
+F=$W/file-${SIZE_MIB}M
+[ "$(stat -c %s "$F" 2>/dev/null || echo 0)" = $((SIZE_MIB << 20)) ] || head -c $((SIZE_MIB << 20)) /dev/urandom >"$F"
+RAW=$W/raw.txt; : >"$RAW"
+median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+plain() { timeout 600 mpiexec -n "$NP" "$BUILD/bench/plain_bcast" "$F" "$REPS" | grep -E '^bench plain rep=[0-9]' | sed 's/^/plain /' >>"$RAW"; }
+echo "== plain MPI_Bcast ($NP ranks, $SIZE_MIB MiB)" >&2; plain
+for c in $CHUNKS; do
+	echo "== stream, chunk $c MiB, window $WINDOW" >&2
+	timeout 600 mpiexec -n "$NP" "$BUILD/collrun-session" --chunk $((c << 20)) --window "$WINDOW" --bench "$F" --reps "$REPS" \
+		| grep -E '^rank 0: bench stream rep=[0-9]' | sed "s/^rank 0: /chunk=$c /" >>"$RAW"
+	grep -q "^chunk=$c " "$RAW" || { echo "run-bcast: no result for chunk $c MiB" >&2; exit 1; }
+done
+echo "== plain MPI_Bcast again" >&2; plain
+mibs() { grep -E "$1" "$RAW" | sed -nE 's/.* mib_s=([0-9.]+).*/\1/p' | tr '\n' ' '; }
+PLAIN=$(mibs '^plain ' | median)
+ROWS= BEST= BESTC=
+for c in $CHUNKS; do
+	m=$(mibs "^chunk=$c " | median)
+	ROWS+="| stream, chunk $c MiB, window $WINDOW | $(mibs "^chunk=$c ") | $m | $(awk "BEGIN{printf \"%.2f\", $m / $PLAIN}") |"$'\n'
+	if [ -z "$BEST" ] || awk "BEGIN{exit !($m > $BEST)}"; then BEST=$m BESTC=$c; fi
+done
+DEF=$(sed -nE 's/#define SESS_DEFAULT_CHUNK +\(([0-9]+)u << 20\).*/\1/p' "$SRC/supervisor/session/stream.h")
+DEFM=$(mibs "^chunk=$DEF " | median); DEFM=${DEFM:-$BEST}
+RATIO=$(awk "BEGIN{printf \"%.2f\", $DEFM / $PLAIN}")
+verdict='**not met**'; awk "BEGIN{exit !($RATIO >= 0.8)}" && verdict='**met**'
+
+echo "== idle session, $IDLE s" >&2
+ticks() {   # utime+stime (clock ticks) of a process and all its descendants
+	local p t=0 s
+	for p in $1 $(pgrep -P "$1" 2>/dev/null); do
+		[ "$p" = "$1" ] && { s=$(awk '{print $14 + $15}' /proc/$p/stat 2>/dev/null) || s=0; t=$((t + ${s:-0})); continue; }
+		t=$((t + $(ticks "$p")))
+	done
+	echo $t
+}
+timeout $((IDLE + 120)) mpiexec -n "$NP" "$BUILD/collrun-session" --idle "$IDLE" >"$W/idle.txt" 2>&1 &
+job=$!
+sleep 3   # MPI start-up is not idle time: sample the tree once it has settled
+a=$(ticks $job); ta=$EPOCHREALTIME
+sleep $((IDLE - 6))
+b=$(ticks $job); tb=$EPOCHREALTIME
+wait $job || { cat "$W/idle.txt" >&2; echo "run-bcast: idle run failed" >&2; exit 1; }
+HZ=$(getconf CLK_TCK)
+TREE=$(awk "BEGIN{printf \"%.3f\", 100 * ($b - $a) / $HZ / ($tb - $ta)}")
+IDLE_ROWS=$(sed -nE 's/^rank ([0-9]+): idle wall_s=([0-9.]+) cpu_s=([0-9.]+) cpu_pct=([0-9.]+) wakeups=([0-9]+)/| \1 | \2 | \3 | \4 | \5 |/p' "$W/idle.txt" | sort -t'|' -k2 -n)
+MAXPCT=$(sed -nE 's/.* cpu_pct=([0-9.]+).*/\1/p' "$W/idle.txt" | sort -g | tail -1)
+iverdict='**not met**'; awk "BEGIN{exit !($MAXPCT < 1)}" && iverdict='**met**'
+model=$(sed -nE 's/^model name\s*:\s*//p' /proc/cpuinfo | head -1)
+commit=$(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo unknown)
+dirty=; [ -n "$(git -C "$SRC" status --porcelain --untracked-files=no 2>/dev/null)" ] && dirty=' (with uncommitted changes)'
+section=$(cat <<MD
+<!-- session-bcast: generated by bench/run-bcast.sh; rerun to refresh -->
+## Session broadcast (issue 10)
+
+- Command: \`NP=$NP SIZE_MIB=$SIZE_MIB REPS=$REPS CHUNKS="$CHUNKS" WINDOW=$WINDOW IDLE=$IDLE bench/run-bcast.sh\`${LABEL:+ ($LABEL)}, $((SECONDS - T0)) s
+- Date: $(date -u '+%Y-%m-%d %H:%M UTC'); collrun commit $commit$dirty; Linux $(uname -r), $(nproc) CPUs, ${model:-$(uname -m)}; $(mpiexec --version | sed -nE 's/.*Version:\s*(\S+).*/MPICH hydra \1/p')
+- $NP ranks on this host (oversubscribed: $(nproc) CPUs); a $SIZE_MIB MiB file, in the root's memory before timing, broadcast into freshly
+  allocated memory on each receiver (page faults included, as a node supervisor would pay them); time of the slowest rank
+  after a barrier; one warm-up broadcast per mpiexec is not counted (the first one costs 3–5× the others here).
+- Plain: one \`MPI_Bcast\` of the whole file (bench/mpi/plain_bcast.c), run before and after the stream's runs.
+  Stream: \`collrun-session --bench\` — one SESS_T_FILE entry through supervisor/session/stream.c (a control frame, then
+  chunk-size \`MPI_Ibcast\`s, WINDOW in flight, driven from a poll loop).
+
+| transfer | MiB/s per timed rep | median MiB/s | × plain |
+|---|---|---:|---:|
+| plain MPI_Bcast | $(mibs '^plain ') | $PLAIN | 1.00 |
+$ROWS
+Idle session: root + $((NP - 1)) receivers, nothing published for $IDLE s; each rank's CPU over its idle window
+(getrusage: all its threads, MPI's and UCX's included) and the doorbells it heard (root: sent). The only doorbell is
+the end-of-stream one that ends the run.
+
+| rank | wall s | CPU s | % of a core | doorbells |
+|---|---:|---:|---:|---:|
+$IDLE_ROWS
+
+The whole tree under mpiexec (mpiexec, hydra_pmi_proxy, the $NP ranks), from /proc/PID/stat over $((IDLE - 6)) s of the
+idle window: $TREE% of a core in all ($((b - a)) clock ticks of 1/$HZ s).
+
+| target | measured | verdict |
+|---|---|---|
+| stream ≥ 80% of a plain MPI_Bcast of $SIZE_MIB MiB (default chunk ${DEF:-?} MiB) | $DEFM vs $PLAIN MiB/s = ${RATIO}× (best: chunk $BESTC MiB, $BEST MiB/s) | $verdict |
+| an idle session uses < 1% of a core | at most $MAXPCT% per rank; $TREE% for all processes incl. hydra | $iverdict |
+<!-- session-bcast: end -->
+MD
+)
+echo "$section" >"$W/bcast.md"
+if [ "$OUT" = - ]; then cat "$W/bcast.md"; exit 0; fi
+touch "$OUT"
+awk -v section="$section" '
+  /^<!-- session-bcast: generated/ { skip = 1; if (!done) print section; done = 1; next }
+  skip && /^<!-- session-bcast: end -->/ { skip = 0; next }
+  !skip { print }
+  END { if (!done) { print ""; print section } }' "$OUT" >"$OUT.tmp" && mv "$OUT.tmp" "$OUT"
+echo "run-bcast: stream ${RATIO}x plain MPI_Bcast ($DEFM vs $PLAIN MiB/s), idle max $MAXPCT% per rank; section written to $OUT" >&2
