@@ -21,6 +21,8 @@
 #                       two supervisors, both jobs correct
 #   policy-differs      rank 1 has another policy (an extra --cache): it serves itself (its
 #                       -v says why), its output is still native's
+#   mpi-abort-status    rank 1 of 4 calls MPI_Abort(7) while the others wait in a barrier:
+#                       mpiexec exits as natively (and no clean-mpi-abort leftovers)
 # Nothing sleeps: FIFOs under $CTL synchronise the test with the ranks; waits are bounded
 # failure detectors ($HANG_TIMEOUT, 120 s). SKIPs without mpiexec, /dev/fuse or libfuse3.
 B=${BUILD:-$(cd "$(dirname "$0")/../.." && pwd)/build}
@@ -233,4 +235,21 @@ mp=; for p in $(pids_with "$S/ci"); do case $(cat "/proc/$p/comm" 2>/dev/null) i
 [ -n "$mp" ] && kill -INT $mp
 wait $JOB
 if [ -n "$mp" ]; then clean mpiexec-interrupted; else fail mpiexec-interrupted "no mpiexec process found"; kill_with "$S/ci"; fi
+
+# 9. MPI_Abort by one rank while the others wait in a barrier: mpiexec exits as it does
+# natively, and hydra's ending of the ranks leaves no collrun, node supervisor or file.
+if command -v mpicc >/dev/null && mpicc -O1 -o "$S/mpi_abort" "$SRC/tests/integration/helpers/mpi_abort.c" >"$S/mpi_abort.log" 2>&1; then
+  ls "$M" | head -1 >/dev/null   # the tree is there
+  first=$(find "$M" -type f -name '*.py' | head -1)
+  timeout -k 10 "$HANG" mpiexec -n 4 "$S/mpi_abort" "$first" </dev/null >"$S/abort-native.out" 2>&1; nrc=$?
+  timeout -k 10 "$HANG" mpiexec -n 4 "$COLLRUN" --cache="$M" -- "$S/mpi_abort" "$first" </dev/null >"$S/abort-collrun.out" 2>&1; crc=$?
+  if [ "$nrc" != 0 ] && [ "$nrc" != 124 ] && [ "$crc" = "$nrc" ] && grep -q "read .*: ok" "$S/abort-collrun.out"; then
+    pass mpi-abort-status
+  else
+    fail mpi-abort-status "mpiexec exited $nrc natively and $crc under collrun (want the same, non-zero, not a timeout): $(head -c 300 "$S/abort-collrun.out" | tr '\n' ' ')"
+  fi
+  clean mpi-abort
+else
+  fail mpi-abort-build "cannot build the MPI_Abort helper: $(head -3 "$S/mpi_abort.log" 2>/dev/null | tr '\n' ' ')"
+fi
 finish
