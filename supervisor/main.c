@@ -12,6 +12,7 @@
 #include "node.h"
 #include "notify.h"
 #include "options.h"
+#include "replica.h"
 #include "share.h"
 #include "shim.h"
 #include "supervisor.h"
@@ -381,6 +382,7 @@ int main(int argc, char **argv)
 	if ((err = supervisor_init(&sup)) < 0)
 		return log_err(err, "cannot set up the supervisor"), EXIT_FAILURE_COLLRUN;
 	sup.passthrough = o.passthrough;
+	replica_disabled = o.no_dir_replica;
 	node.data->mode = o.data_mode;
 	if (o.max_cache_set)
 		node.data->max_bytes = o.max_cache;
