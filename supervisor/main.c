@@ -184,6 +184,7 @@ static int supervisor_lost(struct keeper *k, struct share *sh)
 		"stopping the job", (int)sh->sup_pid);
 	keeper_finish(k);
 	share_cleanup_dead(sh);
+	replicas_remove_stale();
 	return EXIT_FAILURE_COLLRUN;
 }
 

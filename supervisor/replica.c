@@ -267,3 +267,13 @@ void replicas_after_fork(bool in_child)
 	if (dir_fd >= 0)
 		owner = in_child ? getpid() : 0;   /* only the lingering copy forks while serving */
 }
+
+void replicas_remove_stale(void)
+{
+	char path[4096];
+	if (base_fd < 0 && (rundir_pick(env, getuid(), path, sizeof path) < 0 || (base_fd = rundir_open(path, getuid())) < 0)) {
+		base_fd = -1;
+		return;
+	}
+	remove_stale();
+}

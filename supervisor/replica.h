@@ -45,5 +45,7 @@ int replica_swap(struct call *c);
  * over); idempotent. The first replica of a supervisor also removes those of supervisors
  * that died (their folder's lock is free). */
 void replicas_leave(void);
+/* Remove the replicas of supervisors that are gone (a rank whose node supervisor died). */
+void replicas_remove_stale(void);
 /* After fork: the child (the lingering copy) owns the replicas now. */
 void replicas_after_fork(bool in_child);
