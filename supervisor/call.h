@@ -88,6 +88,11 @@ struct call {
 	} ans;
 	size_t ans_len;
 	struct exec_note *exec;    /* execve: what the new program's environment says */
+	/* A descriptor argument of the caller that is one of our replica directories
+	 * (replica.h), and its original: if the call is passed to the kernel, the caller's
+	 * descriptor is swapped for the original first. -1: none. */
+	int swap_fd;
+	struct obj *swap_obj;
 };
 
 struct verdict {

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <linux/openat2.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -116,10 +117,63 @@ void free_names(char **names, size_t n)
 
 #define MAX_LISTING 200000
 
-int fill_listing(int dfd, long fstype, char ***names, size_t *n, uint64_t *fsops)
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Append one record to d (its padding zeroed). */
+static int dents_add(struct dents *d, size_t *cap, size_t *bcap, const struct dirent64 *e)
+{
+	if (d->n == *cap) {
+		size_t *w = realloc(d->at, (*cap = *cap ? *cap * 2 : 64) * sizeof *w);
+		if (!w)
+			return -ENOMEM;
+		d->at = w;
+	}
+	if (d->bytes + e->d_reclen > *bcap) {
+		size_t nb = *bcap ? *bcap : 4096;
+		while (nb < d->bytes + e->d_reclen)
+			nb *= 2;
+		char *w = realloc(d->buf, nb);
+		if (!w)
+			return -ENOMEM;
+		d->buf = w;
+		*bcap = nb;
+	}
+	char *r = d->buf + d->bytes;
+	size_t used = offsetof(struct dirent64, d_name) + strlen(e->d_name) + 1;
+	memcpy(r, e, used);
+	memset(r + used, 0, e->d_reclen - used);
+	d->at[d->n++] = d->bytes;
+	d->bytes += e->d_reclen;
+	return 0;
+}
+
+/* A listing can be served only if each position (d_off) names one place: nonzero (0 is the
+ * start) and unique. */
+static bool dents_servable(const struct dents *d)
+{
+	uint64_t *v = malloc((d->n + 1) * sizeof *v);
+	if (!v)
+		return false;
+	for (size_t i = 0; i < d->n; i++)
+		v[i] = (uint64_t)((const struct dirent64 *)(d->buf + d->at[i]))->d_off;
+	qsort(v, d->n, sizeof *v, cmp_u64);
+	bool ok = true;
+	for (size_t i = 0; i < d->n && ok; i++)
+		ok = v[i] != 0 && (i == 0 || v[i] != v[i - 1]);
+	free(v);
+	return ok;
+}
+
+int fill_listing(int dfd, long fstype, char ***names, size_t *n, struct dents **raw, uint64_t *fsops)
 {
 	*names = NULL;
 	*n = 0;
+	if (raw)
+		*raw = NULL;
 	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	(*fsops)++;
 	if (fd < 0)
@@ -132,9 +186,10 @@ int fill_listing(int dfd, long fstype, char ***names, size_t *n, uint64_t *fsops
 			return -EOPNOTSUPP;
 		}
 	}
-	size_t cap = 64;
+	size_t cap = 64, dcap = 0, bcap = 0;
 	char **v = malloc(cap * sizeof *v);
-	int err = v ? 0 : -ENOMEM;
+	struct dents *d = raw ? calloc(1, sizeof *d) : NULL;
+	int err = v && (d || !raw) ? 0 : -ENOMEM;
 	char buf[32768];
 	while (!err) {
 		long got = syscall(SYS_getdents64, fd, buf, sizeof buf);
@@ -146,9 +201,11 @@ int fill_listing(int dfd, long fstype, char ***names, size_t *n, uint64_t *fsops
 		if (got == 0)
 			break;
 		for (long off = 0; off < got && !err;) {
-			struct dirent64 *d = (struct dirent64 *)(buf + off);
-			off += d->d_reclen;
-			if (!strcmp(d->d_name, ".") || !strcmp(d->d_name, ".."))
+			struct dirent64 *e = (struct dirent64 *)(buf + off);
+			off += e->d_reclen;
+			if (d && d->n < MAX_LISTING + 2)
+				err = dents_add(d, &dcap, &bcap, e);
+			if (err || !strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 				continue;
 			if (*n == MAX_LISTING) {
 				err = -E2BIG;
@@ -162,7 +219,7 @@ int fill_listing(int dfd, long fstype, char ***names, size_t *n, uint64_t *fsops
 				}
 				v = w;
 			}
-			if (!(v[*n] = strdup(d->d_name)))
+			if (!(v[*n] = strdup(e->d_name)))
 				err = -ENOMEM;
 			else
 				(*n)++;
@@ -171,10 +228,15 @@ int fill_listing(int dfd, long fstype, char ***names, size_t *n, uint64_t *fsops
 	close(fd);
 	if (err) {
 		free_names(v, *n);
+		dents_free(d);
 		*n = 0;
 		return err;
 	}
 	*names = v;
+	if (d && dents_servable(d))
+		*raw = d;
+	else
+		dents_free(d);
 	return 0;
 }
 

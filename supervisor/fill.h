@@ -29,10 +29,11 @@ int fill_lookup(int dfd, const char *name, size_t len, struct found *f, uint64_t
 /* Reopen a directory by its path inside a root (rootfd < 0: ours), and check it is still
  * the same one. O_PATH descriptor, or -errno (-ESTALE: something else is there now). */
 int fill_reopen(int rootfd, const char *phys, const struct ident *want, uint64_t *fsops);
-/* Names in directory dfd (without "." and ".."): malloc'd array of malloc'd strings.
- * -EOPNOTSUPP where a listing cannot tell what is missing (case-folding directory),
- * -E2BIG for huge directories. */
-int fill_listing(int dfd, long fstype, char ***names, size_t *n, uint64_t *fsops);
+/* Names in directory dfd (without "." and ".."): malloc'd array of malloc'd strings; with
+ * raw, also the entries as getdents64 gave them (NULL when their positions cannot be
+ * served: a d_off of 0 or one that repeats). -EOPNOTSUPP where a listing cannot tell what
+ * is missing (case-folding directory), -E2BIG for huge directories. */
+int fill_listing(int dfd, long fstype, char ***names, size_t *n, struct dents **raw, uint64_t *fsops);
 void free_names(char **names, size_t n);
 
 /* File systems: may answers from them be cached at all; does a listing tell every

@@ -2,6 +2,7 @@
  * forwarded signals and the keeper's socket; the background copy that serves processes
  * outliving the program; and leaving with the program's status. */
 #include "job.h"
+#include "replica.h"
 #include "log.h"
 #include "notify.h"
 #include <errno.h>
@@ -167,6 +168,7 @@ bool job_linger(struct keeper *k, int listener, int watch)
 			break;
 		}
 	}
+	replicas_leave();
 	_exit(0);
 }
 

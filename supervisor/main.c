@@ -12,6 +12,7 @@
 #include "node.h"
 #include "notify.h"
 #include "options.h"
+#include "replica.h"
 #include "share.h"
 #include "shim.h"
 #include "supervisor.h"
@@ -183,6 +184,7 @@ static int supervisor_lost(struct keeper *k, struct share *sh)
 		"stopping the job", (int)sh->sup_pid);
 	keeper_finish(k);
 	share_cleanup_dead(sh);
+	replicas_remove_stale();
 	return EXIT_FAILURE_COLLRUN;
 }
 
@@ -381,6 +383,7 @@ int main(int argc, char **argv)
 	if ((err = supervisor_init(&sup)) < 0)
 		return log_err(err, "cannot set up the supervisor"), EXIT_FAILURE_COLLRUN;
 	sup.passthrough = o.passthrough;
+	replica_disabled = o.no_dir_replica;
 	node.data->mode = o.data_mode;
 	if (o.max_cache_set)
 		node.data->max_bytes = o.max_cache;

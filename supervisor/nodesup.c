@@ -5,6 +5,7 @@
 #include "log.h"
 #include "node.h"
 #include "notify.h"
+#include "replica.h"
 #include "share.h"
 #include "supervisor.h"
 #include <dirent.h>
@@ -196,6 +197,7 @@ static void on_term(void)
 	rendezvous_remove_socket(&rv);
 	if (lock >= 0)
 		rendezvous_unlock_remove(&rv, lock);
+	replicas_leave();
 	_exit(0);
 }
 
@@ -204,8 +206,10 @@ static __attribute__((noreturn)) void serve(int sigfd)
 	struct pollfd *p = NULL;
 	size_t cap = 0;
 	for (;;) {
-		if (nranks == 0 && nlisteners == 0 && leave_if_idle())
+		if (nranks == 0 && nlisteners == 0 && leave_if_idle()) {
+			replicas_leave();
 			_exit(0);
+		}
 		size_t n = 2 + nranks + nlisteners;
 		if (n > cap) {
 			struct pollfd *q = realloc(p, n * sizeof *p);

@@ -10,6 +10,7 @@
 #include "handlers/handlers.h"
 #include "log.h"
 #include "node.h"
+#include "replica.h"
 #include "supervisor.h"
 #include "syscall_table.h"
 #include "tracee_mem.h"
@@ -221,6 +222,13 @@ void notify_run(struct call *c)
 		return;   /* on a slot's waiter list now (and off the running list): requeued later */
 	if (v.kind == V_DEFER)
 		v = verdict_continue();   /* cannot happen in a worker; never leave a caller waiting */
+	if (v.kind == V_CONTINUE && c->swap_fd >= 0) {
+		/* The kernel must act on the original directory, not on our replica. */
+		int err = replica_swap(c);
+		if (err)
+			log_trace(1, "[%d] cannot give descriptor %d its original directory back: %s", (int)c->pid,
+				  c->swap_fd, strerror(-err));
+	}
 	finish(c, v);
 }
 
@@ -289,6 +297,8 @@ int notify_serve_one(int listener)
 	c->raw[0] = c->path[0] = '\0';
 	c->exec = NULL;
 	c->start = (struct start){ .dir_fd = -1, .root_fd = -1 };
+	c->swap_fd = -1;
+	c->swap_obj = NULL;
 	memcpy(c->args, n->data.args, sizeof c->args);
 	if (sup.ninflight) {   /* this thread's previous call has finished */
 		node_lock(&node);
@@ -307,6 +317,8 @@ int notify_serve_one(int listener)
 	}
 	if (n != &u.n)
 		free(n);
+	if (v.kind == V_CONTINUE && c->swap_fd >= 0)
+		v = verdict_defer();   /* a worker opens the original first (replica.h) */
 	if (v.kind == V_DEFER) {
 		/* The worker runs the handler again from the top: routing, path and start
 		 * descriptors are kept (the caller is blocked: none of them can change). */
@@ -333,6 +345,7 @@ void notify_prepare_fork(void)
 
 void notify_after_fork(int in_child)
 {
+	replicas_after_fork(in_child);
 	if (!in_child) {
 		pool_after_fork(&node, false);
 		return;

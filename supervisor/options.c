@@ -40,6 +40,8 @@ static const char usage[] =
 	"      --virtual-node=K    share only with ranks of the same K (COLLRUN_NODE_ID): several\n"
 	"                          node supervisors on one host, as on K separate nodes\n"
 	"      --no-share          never share: this collrun serves its own program\n"
+	"      --no-dir-replica    open cached directories on network file systems from the\n"
+	"                          file system itself (listings are still served)\n"
 	"  -v, --verbose           log every decision on standard error\n"
 	"  -h, --help              show this help and exit\n"
 	"  -V, --version           show the version and exit\n"
@@ -99,7 +101,7 @@ static int parse_size(const char *s, uint64_t *out)
 int options_parse(int argc, char **argv, struct options *o)
 {
 	enum { OPT_STATS_FILE = 256, OPT_PASSTHROUGH, OPT_DATA, OPT_NO_DEFAULT, OPT_PRINT, OPT_EXPLAIN,
-	       OPT_MAX_CACHE, OPT_MAX_FILE, OPT_JOB, OPT_VNODE, OPT_NO_SHARE };
+	       OPT_MAX_CACHE, OPT_MAX_FILE, OPT_JOB, OPT_VNODE, OPT_NO_SHARE, OPT_NO_DIR_REPLICA };
 	static const struct option longopts[] = {
 		{ "stats", no_argument, NULL, 's' },
 		{ "stats-file", required_argument, NULL, OPT_STATS_FILE },
@@ -115,6 +117,7 @@ int options_parse(int argc, char **argv, struct options *o)
 		{ "job", required_argument, NULL, OPT_JOB },
 		{ "virtual-node", required_argument, NULL, OPT_VNODE },
 		{ "no-share", no_argument, NULL, OPT_NO_SHARE },
+		{ "no-dir-replica", no_argument, NULL, OPT_NO_DIR_REPLICA },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -178,6 +181,7 @@ int options_parse(int argc, char **argv, struct options *o)
 			*(c == OPT_JOB ? &o->job : &o->virtual_node) = optarg;
 			break;
 		case OPT_NO_SHARE: o->no_share = true; break;
+		case OPT_NO_DIR_REPLICA: o->no_dir_replica = true; break;
 		case OPT_EXPLAIN: o->explain = optarg; break;
 		case 'v': log_verbosity++; break;
 		case 'h': fputs(usage, stdout); return -1;

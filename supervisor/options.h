@@ -21,6 +21,7 @@ struct options {
 	const char *job;          /* --job ID, or NULL (then jobid.h looks for one) */
 	const char *virtual_node; /* --virtual-node K, or NULL (then COLLRUN_NODE_ID) */
 	bool no_share;            /* --no-share */
+	bool no_dir_replica;      /* --no-dir-replica */
 	char **argv;              /* PROGRAM ARGS..., NULL-terminated */
 };
 

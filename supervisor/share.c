@@ -1,5 +1,6 @@
 /* Node sharing, the rank's side (share.h): fingerprint, election, hand-over. */
 #include "share.h"
+#include "replica.h"
 #include "cache/data.h"
 #include "keeper.h"
 #include "log.h"
@@ -27,7 +28,8 @@ int share_fingerprint(char *out, size_t size)
 		root = (struct stat){ 0 }, mnt = (struct stat){ 0 };
 	fprintf(f, "collrun %s share %d\n", COLLRUN_VERSION, SHARE_VERSION);
 	policy_print_to(f, &sup.policy);
-	fprintf(f, "passthrough=%d data=%d max_bytes=%llu max_file_size=%llu\n", sup.passthrough,
+	fprintf(f, "passthrough=%d dir_replica=%d data=%d max_bytes=%llu max_file_size=%llu\n", sup.passthrough,
+		!replica_disabled,
 		node.data->mode, (unsigned long long)node.data->max_bytes,
 		(unsigned long long)node.data->max_file_size);
 	fprintf(f, "root=%llu:%llu mntns=%llu creds_changed=%d\n%s", (unsigned long long)root.st_dev,

@@ -30,6 +30,10 @@ const struct syscall_desc syscall_table[] = {
 	LOOKUP(faccessat2, h_faccessat2),
 	LOOKUP(readlink, h_readlink),
 	LOOKUP(readlinkat, h_readlinkat),
+	/* Listings of cached directories; fchdir into a replica (handlers/dirents.c). */
+	ROW(getdents64, GROUP_LOOKUP, h_getdents64, .cond = TRAP_ALWAYS),
+	ROW(getdents, GROUP_LOOKUP, h_getdents, .cond = TRAP_ALWAYS),
+	ROW(fchdir, GROUP_LOOKUP, h_fchdir, .cond = TRAP_ALWAYS),
 	REDIRECT_ONLY(getxattr, h_getxattr),
 	REDIRECT_ONLY(lgetxattr, h_lgetxattr),
 	REDIRECT_ONLY(listxattr, h_listxattr),

@@ -276,6 +276,7 @@ static enum walk_res lookup(struct walk *w, struct obj *dir, const char *name, s
 	struct found f = { 0 };
 	char **names = NULL;
 	size_t nnames = 0;
+	struct dents *ents = NULL;
 	int fd = dfd, lerr = -1;
 	uint64_t ops = 0;
 	long dirtype = dir->fstype;
@@ -283,7 +284,7 @@ static enum walk_res lookup(struct walk *w, struct obj *dir, const char *name, s
 		node_unlock(n);
 		fd = -EAGAIN;
 		if (plan == LIST_FIRST) {
-			lerr = fill_listing(dfd, dirtype, &names, &nnames, &ops);
+			lerr = fill_listing(dfd, dirtype, &names, &nnames, &ents, &ops);
 			if (!lerr && (long)len <= namelen && !(len == 1 && name[0] == '.') &&
 			    !names_have(names, nnames, name, len))
 				fd = -ENOENT;   /* the listing says so: no look-up */
@@ -298,7 +299,7 @@ static enum walk_res lookup(struct walk *w, struct obj *dir, const char *name, s
 				node_fs_guess(n, c->pid, f.id.mnt);   /* no statfs in the loop thread */
 		}
 		if (fd == -ENOENT && plan == LIST_ON_MISS)
-			lerr = fill_listing(dfd, dirtype, &names, &nnames, &ops);
+			lerr = fill_listing(dfd, dirtype, &names, &nnames, &ents, &ops);
 		close(dfd);
 		node_lock(n);
 		STAT_ADD(n->fsops, ops);
@@ -308,10 +309,13 @@ static enum walk_res lookup(struct walk *w, struct obj *dir, const char *name, s
 	bool keep = keepable(w, epoch0) && !(e && (e->flags & EDGE_VOLATILE)) && !is_temp(w, dir);
 	if (list) {
 		bool lkeep = keep && lerr == 0 && !(dir->flags & OBJ_VOLATILE);
-		if (lkeep)
+		if (lkeep) {
 			listing_set(&dir->list, names, nnames);
-		else
+			dir->ents = ents;
+		} else {
 			free_names(names, nnames);
+			dents_free(ents);
+		}
 		finish_slot(w, &dir->list_slot, SLOT_OK, 0, lkeep);
 	}
 	enum walk_res res = WALK_DONE;
@@ -363,6 +367,50 @@ static enum walk_res lookup(struct walk *w, struct obj *dir, const char *name, s
 		out->child = NULL, out->err = err;
 	}
 	return res;
+}
+
+enum walk_res walk_listing(struct walk *w, struct obj *dir)
+{
+	struct call *c = w->c;
+	struct node *n = c->node;
+	if (dir->list_slot.state == SLOT_OK)
+		return dir->ents ? WALK_DONE : WALK_PASS;
+	if (dir->list_slot.state == SLOT_BUSY)
+		return wait_for(w, &dir->list_slot);
+	if (dir->list_slot.state != SLOT_EMPTY || (dir->flags & (OBJ_VOLATILE | OBJ_NOCACHE)) || is_temp(w, dir))
+		return WALK_PASS;
+	struct fsinfo *fs = node_fs(n, dir->id.mnt);
+	if (!fs || !fs->listable || fs_is_local(fs->type))
+		return WALK_PASS;
+	if (w->cache_only || !c->in_worker)
+		return WALK_MISS;
+	dir->list_slot.state = SLOT_BUSY;
+	uint64_t epoch0 = n->mut_epoch;
+	w->filled = true;
+	int dfd = dir_fd(w, dir);
+	char **names = NULL;
+	size_t nnames = 0;
+	struct dents *ents = NULL;
+	int lerr = dfd;
+	uint64_t ops = 0;
+	long dirtype = dir->fstype;
+	if (dfd >= 0) {
+		node_unlock(n);
+		lerr = fill_listing(dfd, dirtype, &names, &nnames, &ents, &ops);
+		close(dfd);
+		node_lock(n);
+		STAT_ADD(n->fsops, ops);
+	}
+	bool keep = keepable(w, epoch0) && lerr == 0 && !(dir->flags & OBJ_VOLATILE);
+	if (keep) {
+		listing_set(&dir->list, names, nnames);
+		dir->ents = ents;
+	} else {
+		free_names(names, nnames);
+		dents_free(ents);
+	}
+	finish_slot(w, &dir->list_slot, SLOT_OK, 0, keep);
+	return keep && dir->ents ? WALK_DONE : WALK_PASS;
 }
 
 /* Worker, lock held: the obj for a start descriptor the loop thread opened. */

@@ -68,3 +68,9 @@ bool slot_done(struct walk *w, struct slot *s, uint8_t state, int err);
  * lock. Returns op's result (0 or -errno), or the -errno of getting the descriptor
  * (-ESTALE: the name now names another file). */
 int slot_fill(struct walk *w, int (*op)(int fd, void *ctx), void *ctx);
+
+/* Directory dir's listing (names and raw entries, one slot): WALK_DONE once dir->ents is
+ * there; WALK_MISS (loop thread: a worker lists) or WALK_PARKED; WALK_PASS where it cannot
+ * be served (volatile, not a network/FUSE file system, not listable, a fill that raced a
+ * mutation, positions that cannot be served). Lock held; a worker drops it to list. */
+enum walk_res walk_listing(struct walk *w, struct obj *dir);

@@ -191,6 +191,15 @@ static int cmp_name(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+void dents_free(struct dents *d)
+{
+	if (!d)
+		return;
+	free(d->at);
+	free(d->buf);
+	free(d);
+}
+
 void listing_set(struct listing *l, char **names, size_t n)
 {
 	qsort(names, n, sizeof *names, cmp_name);
@@ -258,6 +267,7 @@ void obj_free(struct obj *o)
 		n = i->next;
 		free(i);
 	}
+	dents_free(o->ents);
 	for (size_t i = 0; i < o->list.n; i++)
 		free(o->list.names[i]);
 	free(o->list.names);

@@ -55,6 +55,16 @@ struct listing {
 	char **names;      /* sorted */
 };
 
+/* A directory's entries exactly as getdents64 gave them: the file system's order, its
+ * d_ino, d_type and d_off (the position after each record), records back to back with
+ * zeroed padding; at[i] is where record i starts. Served to getdents64 (handlers/dirents.c). */
+struct dents {
+	size_t n, bytes;
+	size_t *at;
+	char *buf;
+};
+void dents_free(struct dents *d);
+
 struct obj {
 	struct obj *hnext;
 	struct ident id;
@@ -74,6 +84,10 @@ struct obj {
 	struct slot list_slot;   /* directory listing (OK: list) */
 	uint32_t misses;         /* names found missing here (big directories are listed late) */
 	struct listing list;
+	struct dents *ents;      /* with list (same slot): the raw entries, or NULL */
+	uint64_t replica_ino;    /* its replica directory (replica.h), or 0 */
+	uint32_t replica_no;     /* the replica's name (a number) */
+	struct obj *rnext;       /* replica table chain */
 	int fd;                  /* directories: kept O_PATH descriptor, or -1 */
 	struct obj *lru_prev, *lru_next;
 };

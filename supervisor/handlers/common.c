@@ -3,7 +3,9 @@
  * Relative paths are walked from the caller's own cwd or dirfd (never from a joined
  * string); the joined absolute form in c->path only feeds the policy and -v. */
 #include "handlers/common.h"
+#include "fill.h"
 #include "log.h"
+#include "replica.h"
 #include "supervisor.h"
 #include "resolve.h"
 #include "tracee_mem.h"
@@ -60,6 +62,43 @@ void close_start(struct start *s)
 	s->dir_fd = s->root_fd = -1;
 }
 
+/* The dirfd s->dir is one of our replicas: walk from its original instead, from a
+ * descriptor of it (the kept one: no file-system request; else reopened by its path, in a
+ * worker), and remember to give the caller the original if the call goes to the kernel.
+ * 1 when mapped, 0 when not a replica, -EAGAIN (loop thread: a worker must reopen it). */
+static int replica_start(struct call *c, int dirfd, struct start *s)
+{
+	struct node *n = c->node;
+	node_lock(n);
+	struct obj *o = replica_original(s->dir.mnt, s->dir.ino);
+	if (!o) {
+		node_unlock(n);
+		return 0;
+	}
+	int fd = dc_get_fd(&n->dc, o);
+	fd = fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1;
+	char *phys = fd < 0 && o->phys[0] ? strdup(o->phys) : NULL;
+	struct ident id = o->id;
+	node_unlock(n);
+	c->swap_fd = dirfd;
+	c->swap_obj = o;
+	if (fd < 0 && !c->in_worker) {
+		free(phys);
+		return -EAGAIN;
+	}
+	if (fd < 0 && phys) {
+		uint64_t ops = 0;
+		fd = fill_reopen(-1, phys, &id, &ops);
+		STAT_ADD(n->fsops, ops);
+	}
+	free(phys);
+	if (fd < 0)
+		return fd == -1 ? -ESTALE : fd;
+	s->dir = id;
+	s->dir_fd = fd;
+	return 1;
+}
+
 int open_start(struct call *c, int dirfd, const char *path, struct start *s)
 {
 	struct job *j = c->job;
@@ -98,6 +137,10 @@ int open_start(struct call *c, int dirfd, const char *path, struct start *s)
 	int err = ident_of(fd, &s->dir, &isdir);
 	if (!err && !isdir)
 		err = -ENOTDIR;
+	if (!err && dirfd != AT_FDCWD && (err = replica_start(c, dirfd, s)) > 0) {
+		close(fd);   /* the replica's: walked from its original's */
+		return 0;
+	}
 	if (err) {
 		close(fd);
 		close_start(s);
@@ -202,7 +245,10 @@ int route_call(struct call *c, int dirfd, uint64_t path_addr)
 			c->prepared = true;
 			return -1;
 		}
-		if (open_start(c, dirfd, c->raw, &c->start) < 0) {
+		int err = open_start(c, dirfd, c->raw, &c->start);
+		if (err == -EAGAIN && !c->in_worker)
+			return 0;   /* a worker opens the original of a replica dirfd */
+		if (err < 0) {
 			c->prepared = true;
 			return -1;
 		}

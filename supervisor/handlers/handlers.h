@@ -29,3 +29,6 @@ struct verdict h_landlock(struct call *c);
 struct verdict h_open_foreign(struct call *c);
 struct verdict h_execve(struct call *c);
 struct verdict h_execveat(struct call *c);
+struct verdict h_getdents64(struct call *c);
+struct verdict h_getdents(struct call *c);
+struct verdict h_fchdir(struct call *c);

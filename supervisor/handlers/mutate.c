@@ -4,6 +4,7 @@
  * no fill racing it is kept. Credential and namespace changes switch the supervisor to
  * checking every caller. Each path a mutation names is described once in `specs`. */
 #include "handlers/common.h"
+#include "replica.h"
 #include "handlers/handlers.h"
 #include "invalidate.h"
 #include "arch.h"
@@ -129,7 +130,19 @@ struct verdict h_mutation(struct call *c)
 				fd_form = true;
 		}
 		if (fd_form) {
-			mark_caller_fd(c, dirfd_arg(c->args[m->fd_arg]));
+			int fd = dirfd_arg(c->args[m->fd_arg]);
+			struct obj *ro = replica_of_fd(c, fd);
+			if (ro) {
+				/* One of our replicas: the original changes, once the caller holds it. */
+				c->swap_fd = fd;
+				c->swap_obj = ro;
+				node_lock(c->node);
+				mark_ident(c->node, ro->id.dev, ro->id.ino, 0);
+				node_unlock(c->node);
+				mutation_passed(c);
+				return verdict_continue();
+			}
+			mark_caller_fd(c, fd);
 			mutation_passed(c);
 			return verdict_continue();
 		}

@@ -16,6 +16,7 @@
 #include "invalidate.h"
 #include "learn.h"
 #include "procfs.h"
+#include "replica.h"
 #include "tracee_mem.h"
 #include <ctype.h>
 #include <dirent.h>
@@ -356,6 +357,26 @@ static void learn_walked(struct walk *w, int served_fd)
 	slot_fill(w, op_learn, w);
 }
 
+/* A directory on a network or FUSE file system opened for reading: a descriptor of its
+ * replica (replica.h), whose listing is served from the cache, so the file system sees
+ * neither the open nor the listing. NO_FD with *res WALK_DONE: open the original instead;
+ * or *res WALK_MISS / WALK_PARKED while its entries are being listed. Lock held. */
+static int replica_for(struct walk *w, const struct open_req *o, enum walk_res *res)
+{
+	*res = WALK_DONE;
+	if (replica_disabled || redirected(w->c))
+		return NO_FD;
+	enum walk_res r = walk_listing(w, w->obj);
+	if (r == WALK_MISS || r == WALK_PARKED) {
+		*res = r;
+		return NO_FD;
+	}
+	if (r != WALK_DONE || (w->obj->flags & (OBJ_VOLATILE | OBJ_NOCACHE)))
+		return NO_FD;
+	int fd = replica_open(w->c->node, w->obj, (int)o->flags);
+	return fd < 0 ? NO_FD : fd;
+}
+
 static struct verdict serve_open(struct call *c, int dirfd, uint64_t path, const struct open_req *o)
 {
 	bool writes = may_write(o->flags);
@@ -406,7 +427,7 @@ static struct verdict serve_open(struct call *c, int dirfd, uint64_t path, const
 	node_lock(c->node);
 	enum walk_res r = walk_call(&w);
 	int fd = -1, err = 0;
-	bool kernel = false, copied = false;
+	bool kernel = false, copied = false, replica = false;
 	if (r == WALK_DONE && !walk_answerable(&w))
 		r = WALK_PASS;
 	struct fsinfo *fs = r == WALK_DONE && !w.err ? node_fs(c->node, w.obj->id.mnt) : NULL;
@@ -425,8 +446,11 @@ static struct verdict serve_open(struct call *c, int dirfd, uint64_t path, const
 		 * from the cache's own descriptor (no walk); a local one the kernel opens. */
 		if (local)
 			r = WALK_PASS, kernel = true;
-		else if ((fd = open_from_walk(&w, o, &r)) < 0)
+		else if ((fd = replica_for(&w, o, &r)) == NO_FD && r == WALK_DONE &&
+			 (fd = open_from_walk(&w, o, &r)) < 0)
 			err = fd == NO_FD ? 0 : -fd, fd = -1;
+		else if (fd >= 0)
+			replica = true;
 	} else if (r == WALK_DONE && !S_ISREG(w.obj->mode))
 		r = WALK_PASS;   /* devices, fifos, sockets: the kernel */
 	else if (r == WALK_DONE) {
@@ -467,7 +491,8 @@ static struct verdict serve_open(struct call *c, int dirfd, uint64_t path, const
 	if (err)
 		return verdict_return(-err);
 	struct verdict v = verdict_addfd(fd, o->flags & O_CLOEXEC);
-	v.last_close_theirs = !copied;   /* the file itself: its last close must be the caller's */
+	/* the file itself: its last close must be the caller's */
+	v.last_close_theirs = !copied && !replica;
 	return v;
 }
 
