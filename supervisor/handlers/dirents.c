@@ -76,6 +76,9 @@ static bool servable(struct call *c, struct obj *o)
 	if (!S_ISDIR(o->mode) || o->list_slot.state != SLOT_OK || !o->ents || (o->flags & (OBJ_VOLATILE | OBJ_NOCACHE)) ||
 	    !o->phys[0] || c->job->pass_all)
 		return false;
+	/* Our listing is what the file system told us: a FUSE server may list by caller. */
+	if (!caller_is_like_us(c->job, c->pid))
+		return false;
 	struct fsinfo *fs = node_fs(c->node, o->id.mnt);
 	if (!fs || !fs->listable || fs_is_local(fs->type))
 		return false;
