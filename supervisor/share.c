@@ -6,6 +6,7 @@
 #include "node.h"
 #include "nodesup.h"
 #include "policy_setup.h"
+#include "sesslink.h"
 #include "supervisor.h"
 #include <errno.h>
 #include <stdio.h>
@@ -30,6 +31,7 @@ int share_fingerprint(char *out, size_t size)
 	fprintf(f, "passthrough=%d data=%d max_bytes=%llu max_file_size=%llu\n", sup.passthrough,
 		node.data->mode, (unsigned long long)node.data->max_bytes,
 		(unsigned long long)node.data->max_file_size);
+	fprintf(f, "session=%s\n", sesslink_id ? sesslink_id : "");
 	fprintf(f, "root=%llu:%llu mntns=%llu creds_changed=%d\n%s", (unsigned long long)root.st_dev,
 		(unsigned long long)root.st_ino, (unsigned long long)mnt.st_ino, sup.creds_changed, sup.creds);
 	fclose(f);
