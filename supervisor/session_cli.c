@@ -236,7 +236,8 @@ int session_end_cmd(const char *id)
 		close(s);
 	}
 	/* mpiexec leaves after its members (bounded: a session that will not end is killed). */
-	for (int i = 0; pid > 0 && kill(pid, 0) == 0; i++) {
+	for (int i = 0; pid > 0 && waitpid(pid, NULL, WNOHANG) != pid && kill(pid, 0) == 0; i++) {
+		/* (waitpid: under -n N -- PROGRAM it is our own child, a zombie once it ends) */
 		if (i == 6000)
 			kill(-pid, SIGTERM);
 		if (i == 9000)
