@@ -27,7 +27,8 @@ endif
 
 POLICY_SRC := $(wildcard policy/*.c)
 SHIM_SRC   := $(wildcard tracee-shim/*.c)
-SUP_SRC    := $(filter-out supervisor/main.c,$(wildcard supervisor/*.c supervisor/handlers/*.c supervisor/cache/*.c))
+SUP_SRC    := $(filter-out supervisor/main.c,$(wildcard supervisor/*.c supervisor/handlers/*.c supervisor/cache/*.c)) \
+              supervisor/session/mountinfo.c
 LIB_OBJ    := $(patsubst %.c,$(BUILD)/obj/%.o,$(POLICY_SRC) $(SHIM_SRC) $(SUP_SRC)) $(BUILD)/obj/gen/default_policy.o
 MAIN_OBJ   := $(BUILD)/obj/supervisor/main.o
 HDRS       := $(wildcard */*.h supervisor/*/*.h)
@@ -109,7 +110,8 @@ ifneq ($(MPI_LIBS),)
 SESSION_BINS := $(BUILD)/collrun-session $(BUILD)/bench/plain_bcast
 endif
 test-bins: $(SESSION_BINS)
-$(BUILD)/collrun-session: $(SESSION_OBJ)
+# rendezvous.o: the members find the same private directory as collrun (no MPI in it).
+$(BUILD)/collrun-session: $(SESSION_OBJ) $(BUILD)/obj/supervisor/rendezvous.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(MPI_LIBS)
 $(BUILD)/tests/unit/session_entry_test: tests/unit/session_entry_test.c $(BUILD)/obj/supervisor/session/entry.o $(HDRS)
 	@mkdir -p $(dir $@)

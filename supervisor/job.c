@@ -5,6 +5,7 @@
 #include "replica.h"
 #include "log.h"
 #include "notify.h"
+#include "share.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -43,6 +45,20 @@ static void forward(int sigfd, int prog_pidfd)
 	}
 }
 
+/* The node supervisor's only unasked message: a line for the user (its session is lost).
+ * true if that is what was readable. */
+static bool note_from_supervisor(int sock)
+{
+	struct share_note m;
+	ssize_t n = recv(sock, &m, sizeof m, MSG_DONTWAIT | MSG_PEEK);
+	if (n != (ssize_t)sizeof m || m.h.kind != SHARE_NOTE)
+		return false;
+	(void)!recv(sock, &m, sizeof m, MSG_DONTWAIT);
+	m.text[sizeof m.text - 1] = '\0';
+	log_msg("%s", m.text);
+	return true;
+}
+
 int job_supervise(struct keeper *k, int prog_pidfd, int listener, int watch, siginfo_t *si)
 {
 	sigset_t set;
@@ -70,6 +86,8 @@ int job_supervise(struct keeper *k, int prog_pidfd, int listener, int watch, sig
 		/* The node supervisor sends nothing unasked: readable means it is gone. Unless
 		 * the program has just ended too (its exit is what ended the supervisor's
 		 * work), the job cannot go on: its calls would wait for ever. */
+		if (!err && (p[3].revents & POLLIN) && note_from_supervisor(watch))
+			p[3].revents = 0;
 		if (!err && p[3].revents && !(p[2].revents & POLLIN))
 			err = -EPIPE;
 		if (!err && p[2].revents) {

@@ -2,6 +2,8 @@
  * the policy and the filter, start the keeper (keeper.h), which forks the program through
  * the tracee shim, then serve its trapped calls until it exits and leave with its status.
  * Processes: collrun -> keeper -> program; collrun and the keeper are child subreapers. */
+#include "sesslink.h"
+#include "session_cli.h"
 #include "arch.h"
 #include "policy_setup.h"
 #include "job.h"
@@ -311,6 +313,12 @@ static void try_share(const struct options *o, struct share *sh, size_t nwritten
 	char id[256], key[512];
 	const char *from = NULL;
 	int r = jobid_derive(o->job, (jobid_getenv_fn)getenv, id, sizeof id, &from);
+	if (r == 0 && sesslink_id) {
+		/* In a session the session is asked by node supervisors only: be one, alone. */
+		snprintf(id, sizeof id, "session:%s.%d", sesslink_id, (int)getpid());
+		from = "--session, for this collrun alone";
+		r = 1;
+	}
 	if (r <= 0) {
 		log_trace(1, "node sharing: %s; this collrun serves its own program",
 			  r == 0 ? "no job id (--job, COLLRUN_JOB, a batch system or mpiexec)" : "job id too long");
@@ -336,6 +344,17 @@ int main(int argc, char **argv)
 	int rc = options_parse(argc, argv, &o);
 	if (rc)
 		return rc < 0 ? 0 : rc;
+	if (o.end_session)
+		return session_end_cmd(o.end_session);
+	if (o.start_session)
+		return session_start_cmd(&o);
+	if (o.nodes && o.argv[0])
+		return session_run_cmd(&o, argc, argv);
+	const char *sess = o.session ? o.session : getenv("COLLRUN_SESSION");
+	sesslink_id = sess && sess[0] ? sess : NULL;
+	sesslink_vnode = o.virtual_node ? o.virtual_node : getenv("COLLRUN_NODE_ID");
+	if (sesslink_vnode && !sesslink_vnode[0])
+		sesslink_vnode = NULL;
 	char path[PATH_MAX], msg[1024] = "", note[PATH_MAX * 4] = "";
 	int err = o.argv[0] ? find_program(o.argv[0], path, sizeof path) : 0;
 	if (o.argv[0] && !(o.print_policy || o.explain)) {

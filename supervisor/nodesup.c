@@ -6,6 +6,7 @@
 #include "node.h"
 #include "notify.h"
 #include "replica.h"
+#include "sesslink.h"
 #include "share.h"
 #include "supervisor.h"
 #include <dirent.h>
@@ -201,6 +202,18 @@ static void on_term(void)
 	_exit(0);
 }
 
+/* The session is lost (sesslink.h): one line, through one rank's collrun (ours goes to
+ * /dev/null), so the user sees it once per node. */
+static void session_warning(void)
+{
+	struct share_note m = { .h = { SHARE_NOTE, SHARE_VERSION } };
+	if (sesslink_take_warning(m.text, sizeof m.text) <= 0)
+		return;
+	for (size_t i = 0; i < nranks; i++)
+		if (ranks[i].welcomed && send_nb(ranks[i].sock, &m, sizeof m) == 0)
+			return;
+}
+
 static __attribute__((noreturn)) void serve(int sigfd)
 {
 	struct pollfd *p = NULL;
@@ -210,7 +223,7 @@ static __attribute__((noreturn)) void serve(int sigfd)
 			replicas_leave();
 			_exit(0);
 		}
-		size_t n = 2 + nranks + nlisteners;
+		size_t n = 3 + nranks + nlisteners;
 		if (n > cap) {
 			struct pollfd *q = realloc(p, n * sizeof *p);
 			if (!q)
@@ -224,6 +237,7 @@ static __attribute__((noreturn)) void serve(int sigfd)
 			p[2 + i] = (struct pollfd){ ranks[i].sock, POLLIN, 0 };
 		for (size_t i = 0; i < nlisteners; i++)
 			p[2 + nranks + i] = (struct pollfd){ listeners[i], POLLIN, 0 };
+		p[n - 1] = (struct pollfd){ sesslink_event_fd(), POLLIN, 0 };
 		if (poll(p, n, -1) < 0)
 			continue;   /* EINTR */
 		/* Every ready descriptor each round: no rank waits behind another's burst. */
@@ -264,6 +278,8 @@ static __attribute__((noreturn)) void serve(int sigfd)
 			accept_ranks();
 		if (p[1].revents & POLLIN)
 			on_term();
+		if (p[n - 1].revents & POLLIN)
+			session_warning();
 	}
 }
 
@@ -318,6 +334,7 @@ static __attribute__((noreturn)) void nodesup_main(void)
 	inbox = malloc(sizeof *inbox);
 	if (!inbox || sigfd < 0)
 		_exit(1);
+	sesslink_start();   /* a session that cannot be reached: warned, served without it */
 	serve(sigfd);
 }
 

@@ -42,6 +42,16 @@ static const char usage[] =
 	"      --no-share          never share: this collrun serves its own program\n"
 	"      --no-dir-replica    open cached directories on network file systems from the\n"
 	"                          file system itself (listings are still served)\n"
+	"\n"
+	"Sessions (node supervisors on several nodes sharing one root's look-ups; collrun(1)):\n"
+	"      --start-session [-n K | --hosts=H1,H2 | -f HOSTFILE]\n"
+	"                          start a session (mpiexec -ppn 1 of collrun-session on the\n"
+	"                          hosts, or K virtual nodes on this host), print its id, exit\n"
+	"      --session=ID        join session ID (default: COLLRUN_SESSION)\n"
+	"      --end-session=ID    end session ID and remove what it left\n"
+	"  -n N [--hosts=H1,H2 | -f HOSTFILE] [--] PROGRAM [ARGS...]\n"
+	"                          start a session, run mpiexec -n N collrun --session ID --\n"
+	"                          PROGRAM, end the session; exit with mpiexec's status\n"
 	"  -v, --verbose           log every decision on standard error\n"
 	"  -h, --help              show this help and exit\n"
 	"  -V, --version           show the version and exit\n"
@@ -101,7 +111,8 @@ static int parse_size(const char *s, uint64_t *out)
 int options_parse(int argc, char **argv, struct options *o)
 {
 	enum { OPT_STATS_FILE = 256, OPT_PASSTHROUGH, OPT_DATA, OPT_NO_DEFAULT, OPT_PRINT, OPT_EXPLAIN,
-	       OPT_MAX_CACHE, OPT_MAX_FILE, OPT_JOB, OPT_VNODE, OPT_NO_SHARE, OPT_NO_DIR_REPLICA };
+	       OPT_MAX_CACHE, OPT_MAX_FILE, OPT_JOB, OPT_VNODE, OPT_NO_SHARE, OPT_NO_DIR_REPLICA, OPT_SESSION,
+	       OPT_START, OPT_END, OPT_HOSTS };
 	static const struct option longopts[] = {
 		{ "stats", no_argument, NULL, 's' },
 		{ "stats-file", required_argument, NULL, OPT_STATS_FILE },
@@ -118,6 +129,10 @@ int options_parse(int argc, char **argv, struct options *o)
 		{ "virtual-node", required_argument, NULL, OPT_VNODE },
 		{ "no-share", no_argument, NULL, OPT_NO_SHARE },
 		{ "no-dir-replica", no_argument, NULL, OPT_NO_DIR_REPLICA },
+		{ "session", required_argument, NULL, OPT_SESSION },
+		{ "start-session", no_argument, NULL, OPT_START },
+		{ "end-session", required_argument, NULL, OPT_END },
+		{ "hosts", required_argument, NULL, OPT_HOSTS },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -130,7 +145,7 @@ int options_parse(int argc, char **argv, struct options *o)
 		return EXIT_FAILURE_COLLRUN;
 	opterr = 0;
 	int c;
-	while ((c = getopt_long(argc, argv, "+:sc:p:vhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:sc:p:vhVn:f:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's': o->stats = true; break;
 		case OPT_STATS_FILE: o->stats = true; o->stats_file = optarg; break;
@@ -182,6 +197,28 @@ int options_parse(int argc, char **argv, struct options *o)
 			break;
 		case OPT_NO_SHARE: o->no_share = true; break;
 		case OPT_NO_DIR_REPLICA: o->no_dir_replica = true; break;
+		case OPT_SESSION:
+		case OPT_END:
+			/* An id names files in the private directory: keep it to a safe alphabet. */
+			if (!optarg[0] || strlen(optarg) > 64 || strspn(optarg, "0123456789abcdefABCDEF-_") != strlen(optarg)) {
+				log_msg("--%s %s: not a session id", c == OPT_SESSION ? "session" : "end-session", optarg);
+				return EXIT_USAGE;
+			}
+			*(c == OPT_SESSION ? &o->session : &o->end_session) = optarg;
+			break;
+		case OPT_START: o->start_session = true; break;
+		case OPT_HOSTS: o->hosts = optarg; break;
+		case 'f': o->hostfile = optarg; break;
+		case 'n': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (*end || v < 1 || v > 1 << 20) {
+				log_msg("-n %s: expected a number of ranks or nodes", optarg);
+				return EXIT_USAGE;
+			}
+			o->nodes = (int)v;
+			break;
+		}
 		case OPT_EXPLAIN: o->explain = optarg; break;
 		case 'v': log_verbosity++; break;
 		case 'h': fputs(usage, stdout); return -1;
@@ -197,12 +234,16 @@ int options_parse(int argc, char **argv, struct options *o)
 			return EXIT_USAGE;
 		}
 	}
-	if (optind >= argc && (o->print_policy || o->explain)) {
+	if (optind >= argc && (o->print_policy || o->explain || o->start_session || o->end_session)) {
 		o->argv = argv + optind;
 		return 0;
 	}
 	if (optind >= argc) {
 		log_msg("no program to run (usage: collrun [OPTIONS] [--] PROGRAM [ARGS...])");
+		return EXIT_USAGE;
+	}
+	if ((o->hosts || o->hostfile) && !o->nodes && !o->start_session) {
+		log_msg("--hosts and -f go with -n N or --start-session");
 		return EXIT_USAGE;
 	}
 	o->argv = argv + optind;

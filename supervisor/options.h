@@ -22,6 +22,12 @@ struct options {
 	const char *virtual_node; /* --virtual-node K, or NULL (then COLLRUN_NODE_ID) */
 	bool no_share;            /* --no-share */
 	bool no_dir_replica;      /* --no-dir-replica */
+	const char *session;      /* --session ID (else COLLRUN_SESSION): join that session */
+	bool start_session;       /* --start-session */
+	const char *end_session;  /* --end-session ID */
+	int nodes;                /* -n N: ranks (with a program) or virtual nodes (--start-session) */
+	const char *hosts;        /* --hosts h1,h2 */
+	const char *hostfile;     /* -f FILE */
 	char **argv;              /* PROGRAM ARGS..., NULL-terminated */
 };
 

@@ -7,6 +7,7 @@
 #include "node.h"
 #include "nodesup.h"
 #include "policy_setup.h"
+#include "sesslink.h"
 #include "supervisor.h"
 #include <errno.h>
 #include <stdio.h>
@@ -32,6 +33,7 @@ int share_fingerprint(char *out, size_t size)
 		!replica_disabled,
 		node.data->mode, (unsigned long long)node.data->max_bytes,
 		(unsigned long long)node.data->max_file_size);
+	fprintf(f, "session=%s\n", sesslink_id ? sesslink_id : "");
 	fprintf(f, "root=%llu:%llu mntns=%llu creds_changed=%d\n%s", (unsigned long long)root.st_dev,
 		(unsigned long long)root.st_ino, (unsigned long long)mnt.st_ino, sup.creds_changed, sup.creds);
 	fclose(f);

@@ -24,6 +24,7 @@ enum share_kind {
 	SHARE_EXECED,      /* rank -> sup: the program's exec succeeded (check its credentials) */
 	SHARE_STATS_REQ,   /* rank -> sup */
 	SHARE_STATS,       /* sup -> rank: the node's counters, for --stats */
+	SHARE_NOTE,        /* sup -> rank: one line for the user (the session is lost) */
 };
 
 struct share_hdr { uint32_t kind, version; };
@@ -41,6 +42,7 @@ struct share_listener {
 	uint32_t nwritten;
 	struct share_devino written[SHARE_MAX_WRITTEN];
 };
+struct share_note { struct share_hdr h; char text[512]; };
 struct share_execed { struct share_hdr h; int32_t pid; };
 struct share_stats {
 	struct share_hdr h;

@@ -7,9 +7,11 @@
 #include "walk.h"
 #include "fill.h"
 #include "node.h"
+#include "sesslink.h"
 #include "supervisor.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,6 +224,38 @@ static bool names_have(char **names, size_t n, const char *name, size_t len)
 	return false;
 }
 
+/* A worker's fill through the session (sesslink.h), no node lock: as the kernel calls
+ * below would do it (listing first where planned, then the name), but answered by the
+ * session root. SESS_NOFD (found, *f filled), -errno, or SL_FALLBACK with nothing kept. */
+#define SESS_NOFD INT_MAX
+static int session_fill(uint64_t mnt, const char *phys, const char *name, size_t len, enum listing_plan plan,
+			long namelen, struct found *f, char ***names, size_t *nn, int *lerr)
+{
+	int fd = -EAGAIN;
+	if (plan == LIST_FIRST) {
+		int r = sesslink_list(mnt, phys, names, nn);
+		if (r == SL_FALLBACK)
+			return SL_FALLBACK;
+		*lerr = r;
+		if (!r && (long)len <= namelen && !(len == 1 && name[0] == '.') && !names_have(*names, *nn, name, len))
+			fd = -ENOENT;   /* the listing says so: no look-up */
+	}
+	if (fd == -EAGAIN) {
+		int r = sesslink_lookup(mnt, phys, name, len, f);
+		if (r == SL_FALLBACK) {
+			free_names(*names, *nn);
+			*names = NULL, *nn = 0, *lerr = -1;
+			return SL_FALLBACK;
+		}
+		fd = r < 0 ? r : SESS_NOFD;
+	}
+	if (fd == -ENOENT && plan == LIST_ON_MISS) {
+		int r = sesslink_list(mnt, phys, names, nn);
+		*lerr = r == SL_FALLBACK ? -1 : r;
+	}
+	return fd;
+}
+
 static enum walk_res lookup(struct walk *w, struct obj *dir, const char *name, size_t len, struct step *out)
 {
 	struct call *c = w->c;
@@ -272,14 +306,25 @@ static enum walk_res lookup(struct walk *w, struct obj *dir, const char *name, s
 	long namelen = dfs ? dfs->namelen : 0;
 	uint64_t epoch0 = n->mut_epoch;
 	w->filled = true;
-	int dfd = dir_fd(w, dir);
 	struct found f = { 0 };
 	char **names = NULL;
 	size_t nnames = 0;
-	struct dents *ents = NULL;
-	int fd = dfd, lerr = -1;
+	struct dents *ents = NULL;   /* the raw entries, when this fill lists the directory */
+	int fd = SL_FALLBACK, lerr = -1;
 	uint64_t ops = 0;
 	long dirtype = dir->fstype;
+	if (sesslink_id && !dotdot && c->in_worker && !c->start.foreign_root && w->phys_ok) {
+		char *phys = strdup(w->phys);
+		uint64_t mnt = dir->id.mnt;
+		node_unlock(n);
+		if (phys)
+			fd = session_fill(mnt, phys, name, len, plan, namelen, &f, &names, &nnames, &lerr);
+		free(phys);
+		node_lock(n);
+	}
+	int dfd = fd == SL_FALLBACK ? dir_fd(w, dir) : -1;
+	if (fd == SL_FALLBACK)
+		fd = dfd;
 	if (dfd >= 0) {
 		node_unlock(n);
 		fd = -EAGAIN;
@@ -335,10 +380,14 @@ static enum walk_res lookup(struct walk *w, struct obj *dir, const char *name, s
 		}
 		free(f.target);
 		if (!child) {
-			close(fd);
+			if (fd != SESS_NOFD)
+				close(fd);
 			res = WALK_PASS;
 		} else {
-			if (S_ISDIR(child->mode) && child->fd < 0) {
+			if (fd == SESS_NOFD) {
+				/* The session's answer: no descriptor here; a later fill that needs one
+				 * (a fallback, "..") reopens the directory by its path and identity. */
+			} else if (S_ISDIR(child->mode) && child->fd < 0) {
 				if (is_temp(w, child))
 					child->fd = fd;
 				else

@@ -248,6 +248,42 @@ int data_copy(struct data_store *d, int srcfd, const struct stat *st, const char
 	return 0;
 }
 
+int data_from_bytes(struct data_store *d, const struct stat *st, const char *name, const void *bytes,
+		    size_t len, struct data_obj **out)
+{
+	if ((off_t)len > d->max_file_size)
+		return -EFBIG;
+	int mfd = new_memfd(name);
+	if (mfd < 0)
+		return mfd;
+	int err = 0;
+	for (size_t off = 0; off < len && !err;) {
+		ssize_t k = pwrite(mfd, (const char *)bytes + off, len - off, off);
+		if (k < 0 && errno != EINTR)
+			err = -errno;
+		else if (k > 0)
+			off += k;
+	}
+	struct timespec times[2] = { st->st_atim, st->st_mtim };
+	mode_t mode = st->st_mode & 07777;   /* as data_copy: we must be able to reopen it */
+	if (!(mode & S_IRUSR) && geteuid() != 0)
+		mode |= S_IRUSR;
+	if (!err && (fchmod(mfd, mode) < 0 || futimens(mfd, times) < 0))
+		err = -errno;
+	if (!err && fcntl(mfd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) < 0)
+		err = -errno;
+	struct data_obj *o = err ? NULL : calloc(1, sizeof *o);
+	if (!o) {
+		close(mfd);
+		return err ? err : -ENOMEM;
+	}
+	*o = (struct data_obj){ .dev = st->st_dev, .ino = st->st_ino, .size = (off_t)len, .mtime = st->st_mtim,
+				.ctime = st->st_ctim, .fd = mfd };
+	snprintf(o->fdname, sizeof o->fdname, "%d", mfd);
+	*out = o;
+	return 0;
+}
+
 void data_release(struct data_obj *o)
 {
 	if (o) {

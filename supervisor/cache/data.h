@@ -58,6 +58,10 @@ struct data_obj *data_find(struct data_store *d, const struct stat *st);
  * -errno. *fsops counts file-system operations. */
 int data_copy(struct data_store *d, int srcfd, const struct stat *st, const char *name,
 	      const struct timespec *since, struct data_obj **out, uint64_t *fsops);
+/* No lock: a copy made from bytes read elsewhere (the session root), for the file whose
+ * stat is st: as data_copy's result, without reading any file. 0 or -errno. */
+int data_from_bytes(struct data_store *d, const struct stat *st, const char *name, const void *bytes,
+		    size_t len, struct data_obj **out);
 /* Node lock held: add a copy (dropping older versions of the file, and least recently
  * served copies beyond max_bytes). Returns the stored object (an equal one may exist), or
  * NULL if o alone is bigger than max_bytes (o is then still the caller's). */

@@ -15,6 +15,7 @@
 #include "fill.h"
 #include "invalidate.h"
 #include "learn.h"
+#include "sesslink.h"
 #include "procfs.h"
 #include "replica.h"
 #include "tracee_mem.h"
@@ -252,7 +253,20 @@ static int serve_copy(struct walk *w, const struct open_req *o, enum walk_res *r
 		/* The version copied is the stat the walk has (checked again after copying). */
 		struct copy_op k = { .d = d, .since = &c->job->start, .name = ob->phys,
 				     .st = ob->st, .have_st = ob->flags & OBJ_STAT_EXACT };
-		int err = slot_fill(w, op_copy, &k);
+		int err = SL_FALLBACK;
+		if (sesslink_id && (ob->flags & OBJ_STAT_EXACT) && ob->phys && ob->phys[0] && !c->start.foreign_root) {
+			/* In a session the root reads the file once for every node. */
+			char *phys = strdup(ob->phys);
+			struct stat st = ob->st;
+			uint64_t mnt = ob->id.mnt;
+			node_unlock(c->node);
+			if (phys)
+				err = sesslink_file(d, mnt, phys, &st, &k.out);
+			node_lock(c->node);
+			free(phys);
+		}
+		if (err == SL_FALLBACK)
+			err = slot_fill(w, op_copy, &k);
 		STAT_ADD(c->node->fsops, k.ops);
 		if (err == -EACCES) {
 			slot_done(w, &ob->open_slot, SLOT_ERR, EACCES);

@@ -4,6 +4,7 @@
  * serves the receivers' requests; every receiver checks each entry against what it reads
  * itself. It becomes the session node supervisor later (issue 10). Exit status: 0 all
  * checks passed, 1 a check failed, 2 usage, 3 the session broke (a peer is gone). */
+#include "member.h"
 #include "stream.h"
 #include <dirent.h>
 #include <errno.h>
@@ -481,6 +482,12 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
+	/* collrun --start-session runs `collrun-session --serve ID [--virtual]`: a member. */
+	if (argc >= 3 && strcmp(argv[1], "--serve") == 0) {
+		int prov;
+		MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &prov);
+		return member_main(argv[2], argc >= 4 && strcmp(argv[3], "--virtual") == 0);
+	}
 	static const struct option lo[] = {
 		{ "chunk", 1, 0, 'c' }, { "window", 1, 0, 'w' }, { "ask", 1, 0, 'a' }, { "hold", 0, 0, 'H' },
 		{ "lag-rank", 1, 0, 'l' }, { "mark-dir", 1, 0, 'm' }, { "idle", 1, 0, 'i' },
