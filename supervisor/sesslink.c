@@ -225,8 +225,11 @@ static size_t make_key(char kind, uint64_t mnt, const char *phys, const char *na
 	if (strcmp(rest, "/") == 0)
 		rest = "";
 	/* The path inside the file system: mountinfo's root, then ours below the mount point. */
-	int n = snprintf(out, size, "%c%s%c%s%c%s%s%s%.*s", kind, m->fstype, 0, m->source, 0, root, rest,
-			 nlen ? "/" : "", (int)nlen, name ? name : "");
+	/* The mount point too: two mounts may share a type and a source ("slowfs", a FUSE
+	 * server's fixed fsname) and hold different trees; the root answers only for the mount
+	 * at the same place (nodes of a cluster mount a shared file system at the same point). */
+	int n = snprintf(out, size, "%c%s%c%s%c%s%c%s%s%s%.*s", kind, m->fstype, 0, m->source, 0, m->point, 0,
+			 root, rest, nlen ? "/" : "", (int)nlen, name ? name : "");
 	if (n < 0 || (size_t)n + 2 >= size)
 		return 0;
 	if (!root[0] && !rest[0] && !nlen)

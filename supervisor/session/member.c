@@ -130,23 +130,29 @@ static struct mi_mount *mounts;
 static size_t nmounts;
 
 /* The local path for a key's file system and path, and that mount's device. */
-static int local_path(const char *fstype, const char *source, const char *rel, char *out, size_t size, dev_t *dev)
+static int local_path(const char *fstype, const char *source, const char *point, const char *rel, char *out,
+		      size_t size, dev_t *dev)
 {
 	for (int pass = 0; pass < 2; pass++) {
 		const struct mi_mount *best = NULL;
 		size_t bl = 0;
+		int same = 0;   /* mounts as good as best: which one the node meant is unknown */
 		for (size_t i = 0; i < nmounts; i++) {
 			const struct mi_mount *m = &mounts[i];
 			size_t rl = strlen(m->root);
-			if (strcmp(m->fstype, fstype) || strcmp(m->source, source))
+			if (strcmp(m->fstype, fstype) || strcmp(m->source, source) || strcmp(m->point, point))
 				continue;
 			if (strcmp(m->root, "/") == 0)
 				rl = 0;
 			else if (strncmp(rel, m->root, rl) || (rel[rl] && rel[rl] != '/'))
 				continue;
 			if (!best || rl > bl)
-				best = m, bl = rl;
+				best = m, bl = rl, same = 1;
+			else if (rl == bl)
+				same++;
 		}
+		if (best && same > 1)
+			return -EXDEV;   /* the node reads it itself */
 		if (best) {
 			const char *rest = rel + bl;
 			int n = strcmp(best->point, "/") == 0 ? snprintf(out, size, "%s", rest[0] ? rest : "/")
@@ -370,9 +376,10 @@ static void answer(const uint8_t *key, uint32_t klen)
 	memcpy(k, key, klen);
 	k[klen] = '\0';
 	const char *fstype = k + 1, *source = fstype + strlen(fstype) + 1;
-	const char *rel = source < k + klen ? source + strlen(source) + 1 : NULL;
+	const char *point = source < k + klen ? source + strlen(source) + 1 : NULL;
+	const char *rel = point && point < k + klen ? point + strlen(point) + 1 : NULL;
 	dev_t mdev;
-	if (rel && rel <= k + klen && (err = local_path(fstype, source, rel, path, sizeof path, &mdev)) == 0) {
+	if (rel && rel <= k + klen && (err = local_path(fstype, source, point, rel, path, sizeof path, &mdev)) == 0) {
 		switch (k[0]) {
 		case 'L': err = do_lookup(path, mdev, &body, &blen); break;
 		case 'D': err = do_list(path, &body, &blen); break;

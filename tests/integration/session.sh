@@ -26,6 +26,7 @@
 # detectors ($HANG). SKIPs without mpiexec, collrun-session, /dev/fuse or libfuse3.
 B=${BUILD:-$(cd "$(dirname "$0")/../.." && pwd)/build}
 fusermount3 -uz "$B/tests/integration/session/mnt" 2>/dev/null   # left by a killed run
+fusermount3 -uz "$B/tests/integration/session/decoy" 2>/dev/null   # left by a killed run
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_extra.sh"
 need_collrun
@@ -36,7 +37,7 @@ TREE=$S/tree M=$S/mnt RD=$S/rd CTL=/dev/shm/collrun-session.$$ PY=/usr/bin/pytho
 export COLLRUN_RUNTIME_DIR=$RD
 unset COLLRUN_JOB COLLRUN_NODE_ID COLLRUN_SESSION SLURM_JOB_ID PBS_JOBID FLUX_JOB_ID
 IDS=   # the sessions this test started: only their processes are ours (others may run sessions)
-cleanup() { local i; kill_with "--cache=$M"; for i in $IDS; do kill_with "--serve $i"; done; slowfs_umount "$M"; rm -rf "$CTL"; }
+cleanup() { local i; kill_with "--cache=$M"; for i in $IDS; do kill_with "--serve $i"; done; slowfs_umount "$M"; slowfs_umount "$S/decoy"; rm -rf "$CTL"; }
 trap cleanup EXIT
 umask 022
 rm -rf "$RD"; mkdir -p "$TREE/pkg/late" "$CTL" "$RD" && chmod 700 "$RD" || { fail setup "cannot create the trees"; finish; }
@@ -59,6 +60,14 @@ if ctl:
     import pkg.late
     print("late", pkg.late.value())
 PYEOF
+# A decoy mounted first: another slowfs (same type, same source "slowfs") over a tree
+# without the package. The session must answer for the mount at the ranks' mount point,
+# never for the first one of that type and source (an empty decoy once made every rank
+# fail "No module named 'pkg'" when another slowfs ran beside the test).
+DECOY=$S/decoy
+mkdir -p "$S/decoy-tree/other" "$DECOY"
+slowfs_mount "$S/decoy-tree" "$DECOY" "" || { [ $? = 77 ] && { skip all "$(cat "$S/mount.log")"; finish; }
+  fail mount "$(tail -2 "$S/mount.log")"; finish; }
 slowfs_mount "$TREE" "$M" "" || { [ $? = 77 ] && { skip all "$(cat "$S/mount.log")"; finish; }
   fail mount "$(tail -2 "$S/mount.log")"; finish; }
 settle_clock
