@@ -290,3 +290,57 @@ bool fs_is_local(long type)
 	}
 	return false;
 }
+
+int dents_from_records(const void *records, size_t len, char ***names, size_t *n, struct dents **raw)
+{
+	*names = NULL;
+	*n = 0;
+	*raw = NULL;
+	size_t cap = 64, dcap = 0, bcap = 0;
+	char **v = malloc(cap * sizeof *v);
+	struct dents *d = calloc(1, sizeof *d);
+	int err = v && d ? 0 : -ENOMEM;
+	const size_t head = offsetof(struct dirent64, d_name);
+	for (size_t off = 0; off < len && !err;) {
+		const struct dirent64 *e = (const struct dirent64 *)((const char *)records + off);
+		/* Another process wrote these: every record whole, its name ending inside it. */
+		if (len - off < head + 1 || e->d_reclen < head + 1 || e->d_reclen > len - off ||
+		    strnlen(e->d_name, e->d_reclen - head) == e->d_reclen - head || off % 8) {
+			err = -EBADMSG;
+			break;
+		}
+		off += e->d_reclen;
+		if (d->n < MAX_LISTING + 2)
+			err = dents_add(d, &dcap, &bcap, e);
+		if (err || !strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (*n == MAX_LISTING) {
+			err = -E2BIG;
+			break;
+		}
+		if (*n == cap) {
+			char **w = realloc(v, (cap *= 2) * sizeof *v);
+			if (!w) {
+				err = -ENOMEM;
+				break;
+			}
+			v = w;
+		}
+		if (!(v[*n] = strdup(e->d_name)))
+			err = -ENOMEM;
+		else
+			(*n)++;
+	}
+	if (err) {
+		free_names(v, *n);
+		dents_free(d);
+		*n = 0;
+		return err;
+	}
+	*names = v;
+	if (dents_servable(d))
+		*raw = d;
+	else
+		dents_free(d);
+	return 0;
+}

@@ -34,6 +34,9 @@ int fill_reopen(int rootfd, const char *phys, const struct ident *want, uint64_t
  * served: a d_off of 0 or one that repeats). -EOPNOTSUPP where a listing cannot tell what
  * is missing (case-folding directory), -E2BIG for huge directories. */
 int fill_listing(int dfd, long fstype, char ***names, size_t *n, struct dents **raw, uint64_t *fsops);
+/* The same from getdents64 records another process read (a session's root): names and, if
+ * every position is usable, the raw entries. 0, or -EBADMSG for a malformed record. */
+int dents_from_records(const void *records, size_t len, char ***names, size_t *n, struct dents **raw);
 void free_names(char **names, size_t n);
 
 /* File systems: may answers from them be cached at all; does a listing tell every

@@ -337,12 +337,13 @@ int sesslink_lookup(uint64_t mnt, const char *phys, const char *name, size_t len
 	return 0;
 }
 
-int sesslink_list(uint64_t mnt, const char *phys, char ***names, size_t *n)
+int sesslink_list(uint64_t mnt, const char *phys, char ***names, size_t *n, struct dents **raw)
 {
 	char key[SL_KEY_MAX];
 	dev_t dev;
 	*names = NULL;
 	*n = 0;
+	*raw = NULL;
 	if (!active())
 		return SL_FALLBACK;
 	pthread_mutex_lock(&mu);
@@ -355,24 +356,8 @@ int sesslink_list(uint64_t mnt, const char *phys, char ***names, size_t *n)
 		return e->err == EXDEV || e->err <= 0 ? SL_FALLBACK : -e->err;
 	if (e->type != SL_T_LIST)
 		return SL_FALLBACK;
-	size_t cnt = 0;
-	for (size_t i = 0; i < e->body_len; i++)
-		cnt += e->body[i] == 0;
-	char **v = calloc(cnt + 1, sizeof *v);
-	if (!v)
-		return SL_FALLBACK;
-	for (size_t off = 0, k = 0; off < e->body_len && k < cnt; k++) {
-		const char *s = (const char *)e->body + off;
-		size_t l = strnlen(s, e->body_len - off);
-		if (!(v[k] = strndup(s, l))) {
-			free_names(v, k);
-			return SL_FALLBACK;
-		}
-		off += l + 1;
-	}
-	*names = v;
-	*n = cnt;
-	return 0;
+	/* The root's getdents64 records: names, and the raw entries a listing is served from. */
+	return dents_from_records(e->body, e->body_len, names, n, raw) ? SL_FALLBACK : 0;
 }
 
 int sesslink_file(struct data_store *d, uint64_t mnt, const char *phys, const struct stat *st,

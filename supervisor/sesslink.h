@@ -30,8 +30,8 @@ int sesslink_take_warning(char *buf, size_t size);
  * 0 and *f as fill_lookup fills it (f->id on our mount: our mnt and dev); -errno the
  * root's negative answer; SL_FALLBACK. */
 int sesslink_lookup(uint64_t mnt, const char *phys, const char *name, size_t len, struct found *f);
-/* A directory's names (as fill_listing gives them). 0, -errno, SL_FALLBACK. */
-int sesslink_list(uint64_t mnt, const char *phys, char ***names, size_t *n);
+/* A directory's names and raw entries (as fill_listing gives them). 0, -errno, SL_FALLBACK. */
+int sesslink_list(uint64_t mnt, const char *phys, char ***names, size_t *n, struct dents **raw);
 /* A copy of the file at phys whose stat (ours, as a look-up here gave it) is st: 0 and
  * *out, -errno (EACCES...), SL_FALLBACK (also when the root read another version). */
 int sesslink_file(struct data_store *d, uint64_t mnt, const char *phys, const struct stat *st,

@@ -229,11 +229,11 @@ static bool names_have(char **names, size_t n, const char *name, size_t len)
  * session root. SESS_NOFD (found, *f filled), -errno, or SL_FALLBACK with nothing kept. */
 #define SESS_NOFD INT_MAX
 static int session_fill(uint64_t mnt, const char *phys, const char *name, size_t len, enum listing_plan plan,
-			long namelen, struct found *f, char ***names, size_t *nn, int *lerr)
+			long namelen, struct found *f, char ***names, size_t *nn, struct dents **ents, int *lerr)
 {
 	int fd = -EAGAIN;
 	if (plan == LIST_FIRST) {
-		int r = sesslink_list(mnt, phys, names, nn);
+		int r = sesslink_list(mnt, phys, names, nn, ents);
 		if (r == SL_FALLBACK)
 			return SL_FALLBACK;
 		*lerr = r;
@@ -244,13 +244,14 @@ static int session_fill(uint64_t mnt, const char *phys, const char *name, size_t
 		int r = sesslink_lookup(mnt, phys, name, len, f);
 		if (r == SL_FALLBACK) {
 			free_names(*names, *nn);
-			*names = NULL, *nn = 0, *lerr = -1;
+			dents_free(*ents);
+			*names = NULL, *nn = 0, *ents = NULL, *lerr = -1;
 			return SL_FALLBACK;
 		}
 		fd = r < 0 ? r : SESS_NOFD;
 	}
 	if (fd == -ENOENT && plan == LIST_ON_MISS) {
-		int r = sesslink_list(mnt, phys, names, nn);
+		int r = sesslink_list(mnt, phys, names, nn, ents);
 		*lerr = r == SL_FALLBACK ? -1 : r;
 	}
 	return fd;
@@ -318,7 +319,7 @@ static enum walk_res lookup(struct walk *w, struct obj *dir, const char *name, s
 		uint64_t mnt = dir->id.mnt;
 		node_unlock(n);
 		if (phys)
-			fd = session_fill(mnt, phys, name, len, plan, namelen, &f, &names, &nnames, &lerr);
+			fd = session_fill(mnt, phys, name, len, plan, namelen, &f, &names, &nnames, &ents, &lerr);
 		free(phys);
 		node_lock(n);
 	}

@@ -268,34 +268,30 @@ static int do_lookup(const char *path, dev_t mdev, uint8_t **body, uint64_t *ble
 
 static int do_list(const char *path, uint8_t **body, uint64_t *blen)
 {
+	/* The file system's own records, as getdents64 gave them (".", ".." too): a node serves
+	 * its ranks' listings from them, with the same order, d_ino, d_type and d_off. */
 	int dfd = dir_open(path);
 	if (dfd < 0)
 		return dfd;
 	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	size_t cap = 4096, n = 0;
+	size_t cap = 32768, n = 0;
 	uint8_t *v = malloc(cap);
 	char buf[32768];
 	long got = 0;
-	while (v && (got = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0)
-		for (long off = 0; off < got && v;) {
-			struct dirent64 *d = (struct dirent64 *)(buf + off);
-			off += d->d_reclen;
-			if (!strcmp(d->d_name, ".") || !strcmp(d->d_name, ".."))
-				continue;
-			size_t l = strlen(d->d_name) + 1;
-			if (n + l > cap) {
-				uint8_t *w = realloc(v, cap = 2 * (cap + l));
-				if (!w)
-					free(v);
-				v = w;
-			}
-			if (v) {
-				memcpy(v + n, d->d_name, l);
-				n += l;
-			}
+	while (v && (got = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0) {
+		if (n + (size_t)got > cap) {
+			uint8_t *w = realloc(v, cap = 2 * (cap + (size_t)got));
+			if (!w)
+				free(v);
+			v = w;
 		}
+		if (v) {
+			memcpy(v + n, buf, (size_t)got);
+			n += (size_t)got;
+		}
+	}
 	int err = got < 0 ? -errno : v ? 0 : -ENOMEM;
 	close(fd);
 	if (err) {
