@@ -168,6 +168,63 @@ static bool dents_servable(const struct dents *d)
 	return ok;
 }
 
+/* A listing being built from getdents64 records: the names (without "." and ".."), and
+ * the raw records when d is set. Shared by the kernel's records and a session root's. */
+struct collect {
+	char **v;
+	size_t cap, n;
+	struct dents *d;
+	size_t dcap, bcap;
+};
+
+static int collect_start(struct collect *c, bool raw)
+{
+	*c = (struct collect){ .cap = 64 };
+	c->v = malloc(c->cap * sizeof *c->v);
+	c->d = raw ? calloc(1, sizeof *c->d) : NULL;
+	return c->v && (c->d || !raw) ? 0 : -ENOMEM;
+}
+
+static int collect_one(struct collect *c, const struct dirent64 *e)
+{
+	if (c->d && c->d->n < MAX_LISTING + 2) {
+		int err = dents_add(c->d, &c->dcap, &c->bcap, e);
+		if (err)
+			return err;
+	}
+	if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+		return 0;
+	if (c->n == MAX_LISTING)
+		return -E2BIG;
+	if (c->n == c->cap) {
+		char **w = realloc(c->v, (c->cap *= 2) * sizeof *w);
+		if (!w)
+			return -ENOMEM;
+		c->v = w;
+	}
+	if (!(c->v[c->n] = strdup(e->d_name)))
+		return -ENOMEM;
+	c->n++;
+	return 0;
+}
+
+/* Hand the listing over (raw entries only if every position is usable), or free it on err. */
+static int collect_end(struct collect *c, int err, char ***names, size_t *n, struct dents **raw)
+{
+	if (err) {
+		free_names(c->v, c->n);
+		dents_free(c->d);
+		return err;
+	}
+	*names = c->v;
+	*n = c->n;
+	if (c->d && dents_servable(c->d))
+		*raw = c->d;
+	else
+		dents_free(c->d);
+	return 0;
+}
+
 int fill_listing(int dfd, long fstype, char ***names, size_t *n, struct dents **raw, uint64_t *fsops)
 {
 	*names = NULL;
@@ -186,10 +243,8 @@ int fill_listing(int dfd, long fstype, char ***names, size_t *n, struct dents **
 			return -EOPNOTSUPP;
 		}
 	}
-	size_t cap = 64, dcap = 0, bcap = 0;
-	char **v = malloc(cap * sizeof *v);
-	struct dents *d = raw ? calloc(1, sizeof *d) : NULL;
-	int err = v && (d || !raw) ? 0 : -ENOMEM;
+	struct collect c;
+	int err = collect_start(&c, raw != NULL);
 	char buf[32768];
 	while (!err) {
 		long got = syscall(SYS_getdents64, fd, buf, sizeof buf);
@@ -203,41 +258,11 @@ int fill_listing(int dfd, long fstype, char ***names, size_t *n, struct dents **
 		for (long off = 0; off < got && !err;) {
 			struct dirent64 *e = (struct dirent64 *)(buf + off);
 			off += e->d_reclen;
-			if (d && d->n < MAX_LISTING + 2)
-				err = dents_add(d, &dcap, &bcap, e);
-			if (err || !strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-				continue;
-			if (*n == MAX_LISTING) {
-				err = -E2BIG;
-				break;
-			}
-			if (*n == cap) {
-				char **w = realloc(v, (cap *= 2) * sizeof *v);
-				if (!w) {
-					err = -ENOMEM;
-					break;
-				}
-				v = w;
-			}
-			if (!(v[*n] = strdup(e->d_name)))
-				err = -ENOMEM;
-			else
-				(*n)++;
+			err = collect_one(&c, e);
 		}
 	}
 	close(fd);
-	if (err) {
-		free_names(v, *n);
-		dents_free(d);
-		*n = 0;
-		return err;
-	}
-	*names = v;
-	if (d && dents_servable(d))
-		*raw = d;
-	else
-		dents_free(d);
-	return 0;
+	return collect_end(&c, err, names, n, raw);
 }
 
 /* Allow-list: only file systems whose answers depend on nothing but their contents.
@@ -296,10 +321,8 @@ int dents_from_records(const void *records, size_t len, char ***names, size_t *n
 	*names = NULL;
 	*n = 0;
 	*raw = NULL;
-	size_t cap = 64, dcap = 0, bcap = 0;
-	char **v = malloc(cap * sizeof *v);
-	struct dents *d = calloc(1, sizeof *d);
-	int err = v && d ? 0 : -ENOMEM;
+	struct collect c;
+	int err = collect_start(&c, true);
 	const size_t head = offsetof(struct dirent64, d_name);
 	for (size_t off = 0; off < len && !err;) {
 		const struct dirent64 *e = (const struct dirent64 *)((const char *)records + off);
@@ -310,37 +333,7 @@ int dents_from_records(const void *records, size_t len, char ***names, size_t *n
 			break;
 		}
 		off += e->d_reclen;
-		if (d->n < MAX_LISTING + 2)
-			err = dents_add(d, &dcap, &bcap, e);
-		if (err || !strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		if (*n == MAX_LISTING) {
-			err = -E2BIG;
-			break;
-		}
-		if (*n == cap) {
-			char **w = realloc(v, (cap *= 2) * sizeof *v);
-			if (!w) {
-				err = -ENOMEM;
-				break;
-			}
-			v = w;
-		}
-		if (!(v[*n] = strdup(e->d_name)))
-			err = -ENOMEM;
-		else
-			(*n)++;
+		err = collect_one(&c, e);
 	}
-	if (err) {
-		free_names(v, *n);
-		dents_free(d);
-		*n = 0;
-		return err;
-	}
-	*names = v;
-	if (dents_servable(d))
-		*raw = d;
-	else
-		dents_free(d);
-	return 0;
+	return collect_end(&c, err, names, n, raw);
 }
