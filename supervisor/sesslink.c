@@ -303,17 +303,24 @@ static void to_stat(const struct sl_stat *s, dev_t dev, struct stat *st)
 	st->st_ctim = (struct timespec){ s->ctime, s->ctime_ns };
 }
 
-int sesslink_lookup(uint64_t mnt, const char *phys, const char *name, size_t len, struct found *f)
+/* Worker: the entry the session holds (or the root publishes) for kind and phys (+ name),
+ * asked for if need be; NULL when the session cannot answer for it. *dev: our device. */
+static const struct ent *fetch(char kind, uint64_t mnt, const char *phys, const char *name, size_t len, dev_t *dev)
 {
 	char key[SL_KEY_MAX];
+	if (!active())
+		return NULL;
+	pthread_mutex_lock(&mu);
+	size_t klen = make_key(kind, mnt, phys, name, len, key, sizeof key, dev);
+	pthread_mutex_unlock(&mu);
+	return klen ? ask(key, klen) : NULL;
+}
+
+int sesslink_lookup(uint64_t mnt, const char *phys, const char *name, size_t len, struct found *f)
+{
 	dev_t dev = 0;
 	*f = (struct found){ 0 };
-	if (!active())
-		return SL_FALLBACK;
-	pthread_mutex_lock(&mu);
-	size_t klen = make_key('L', mnt, phys, name, len, key, sizeof key, &dev);
-	pthread_mutex_unlock(&mu);
-	const struct ent *e = klen ? ask(key, klen) : NULL;
+	const struct ent *e = fetch('L', mnt, phys, name, len, &dev);
 	if (!e)
 		return SL_FALLBACK;
 	if (e->type == SL_T_NEG)
@@ -339,17 +346,11 @@ int sesslink_lookup(uint64_t mnt, const char *phys, const char *name, size_t len
 
 int sesslink_list(uint64_t mnt, const char *phys, char ***names, size_t *n, struct dents **raw)
 {
-	char key[SL_KEY_MAX];
 	dev_t dev;
 	*names = NULL;
 	*n = 0;
 	*raw = NULL;
-	if (!active())
-		return SL_FALLBACK;
-	pthread_mutex_lock(&mu);
-	size_t klen = make_key('D', mnt, phys, NULL, 0, key, sizeof key, &dev);
-	pthread_mutex_unlock(&mu);
-	const struct ent *e = klen ? ask(key, klen) : NULL;
+	const struct ent *e = fetch('D', mnt, phys, NULL, 0, &dev);
 	if (!e)
 		return SL_FALLBACK;
 	if (e->type == SL_T_NEG)
@@ -363,14 +364,10 @@ int sesslink_list(uint64_t mnt, const char *phys, char ***names, size_t *n, stru
 int sesslink_file(struct data_store *d, uint64_t mnt, const char *phys, const struct stat *st,
 		  struct data_obj **out)
 {
-	char key[SL_KEY_MAX];
 	dev_t dev;
-	if (!active() || st->st_size > d->max_file_size)
+	if (st->st_size > d->max_file_size)
 		return SL_FALLBACK;
-	pthread_mutex_lock(&mu);
-	size_t klen = make_key('F', mnt, phys, NULL, 0, key, sizeof key, &dev);
-	pthread_mutex_unlock(&mu);
-	const struct ent *e = klen ? ask(key, klen) : NULL;
+	const struct ent *e = fetch('F', mnt, phys, NULL, 0, &dev);
 	if (!e)
 		return SL_FALLBACK;
 	if (e->type == SL_T_NEG)
