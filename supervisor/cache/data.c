@@ -194,6 +194,32 @@ static bool newer(const struct timespec *t, const struct timespec *since)
 	return t->tv_sec > since->tv_sec || (t->tv_sec == since->tv_sec && t->tv_nsec >= since->tv_nsec);
 }
 
+/* A filled memfd (unless err): the file's mode and times, sealed, as a data_obj of size
+ * bytes. The memfd is ours: if its owner bits do not let us read it, every served open (a
+ * reopen through /proc/self/fd) would fail, unless we may override permissions. Such a copy
+ * shows owner read permission in fstat (listed in collrun(1)). Closes mfd on failure. */
+static int finish_copy(int mfd, const struct stat *st, off_t size, int err, struct data_obj **out)
+{
+	struct timespec times[2] = { st->st_atim, st->st_mtim };
+	mode_t mode = st->st_mode & 07777;
+	if (!(mode & S_IRUSR) && geteuid() != 0)
+		mode |= S_IRUSR;
+	if (!err && (fchmod(mfd, mode) < 0 || futimens(mfd, times) < 0))
+		err = -errno;
+	if (!err && fcntl(mfd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) < 0)
+		err = -errno;
+	struct data_obj *o = err ? NULL : calloc(1, sizeof *o);
+	if (!o) {
+		close(mfd);
+		return err ? err : -ENOMEM;
+	}
+	*o = (struct data_obj){ .dev = st->st_dev, .ino = st->st_ino, .size = size, .mtime = st->st_mtim,
+				.ctime = st->st_ctim, .fd = mfd };
+	snprintf(o->fdname, sizeof o->fdname, "%d", mfd);
+	*out = o;
+	return 0;
+}
+
 int data_copy(struct data_store *d, int srcfd, const struct stat *st, const char *name,
 	      const struct timespec *since, struct data_obj **out, uint64_t *fsops)
 {
@@ -221,31 +247,7 @@ int data_copy(struct data_store *d, int srcfd, const struct stat *st, const char
 	if (!err && (!same_stat(st, &after) || newer(&after.st_ctim, since)))
 		err = -EAGAIN;   /* rewritten while we copied */
 	close(rfd);
-	struct timespec times[2] = { st->st_atim, st->st_mtim };
-	/* The memfd is ours: if its owner bits do not let us read it, every served open (a
-	 * reopen through /proc/self/fd) would fail, unless we may override permissions. Such
-	 * a copy shows owner read permission in fstat (listed in collrun(1)). */
-	mode_t mode = st->st_mode & 07777;
-	if (!(mode & S_IRUSR) && geteuid() != 0)
-		mode |= S_IRUSR;
-	if (!err && (fchmod(mfd, mode) < 0 || futimens(mfd, times) < 0))
-		err = -errno;
-	if (!err && fcntl(mfd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) < 0)
-		err = -errno;
-	struct data_obj *o = err ? NULL : calloc(1, sizeof *o);
-	if (!o) {
-		close(mfd);
-		return err ? err : -ENOMEM;
-	}
-	o->dev = st->st_dev;
-	o->ino = st->st_ino;
-	o->size = copied;
-	o->mtime = st->st_mtim;
-	o->ctime = st->st_ctim;
-	o->fd = mfd;
-	snprintf(o->fdname, sizeof o->fdname, "%d", mfd);
-	*out = o;
-	return 0;
+	return finish_copy(mfd, st, copied, err, out);
 }
 
 int data_from_bytes(struct data_store *d, const struct stat *st, const char *name, const void *bytes,
@@ -264,24 +266,7 @@ int data_from_bytes(struct data_store *d, const struct stat *st, const char *nam
 		else if (k > 0)
 			off += k;
 	}
-	struct timespec times[2] = { st->st_atim, st->st_mtim };
-	mode_t mode = st->st_mode & 07777;   /* as data_copy: we must be able to reopen it */
-	if (!(mode & S_IRUSR) && geteuid() != 0)
-		mode |= S_IRUSR;
-	if (!err && (fchmod(mfd, mode) < 0 || futimens(mfd, times) < 0))
-		err = -errno;
-	if (!err && fcntl(mfd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) < 0)
-		err = -errno;
-	struct data_obj *o = err ? NULL : calloc(1, sizeof *o);
-	if (!o) {
-		close(mfd);
-		return err ? err : -ENOMEM;
-	}
-	*o = (struct data_obj){ .dev = st->st_dev, .ino = st->st_ino, .size = (off_t)len, .mtime = st->st_mtim,
-				.ctime = st->st_ctim, .fd = mfd };
-	snprintf(o->fdname, sizeof o->fdname, "%d", mfd);
-	*out = o;
-	return 0;
+	return finish_copy(mfd, st, (off_t)len, err, out);
 }
 
 void data_release(struct data_obj *o)
