@@ -64,12 +64,14 @@ fusermount3 -uz "$B/tests/integration/discovery/mnt" 2>/dev/null   # left by a k
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_extra.sh"
 need_collrun
+cacheable_scratch   # the default policy discovers these trees: never under /tmp
 MNT=$S/mnt TREE=$S/tree GEN=$S/gen CTL=$S/ctl H=$SRC/tests/integration/helpers
 SHM=/dev/shm/collrun-discovery.$$
 cleanup() {
   kill_with "$CTL/"
   slowfs_umount "$MNT"
   rm -rf "$SHM"
+  scratch_release
 }
 trap cleanup EXIT
 slowfs_ready

@@ -93,3 +93,29 @@ stats() {
   done
   if [ -z "$bad" ]; then pass "$name-stats"; else fail "$name-stats" "$(echo $bad): $(tail -n 1 "$f")"; fi
 }
+
+# cacheable_scratch — for scripts whose trees the DEFAULT policy must be able to cache
+# (discovery): the default policy passes /tmp, /var/tmp, /dev and /run, so when the build
+# folder lies under one of them (a clone in /tmp) the scratch folder S moves to
+# $COLLRUN_TEST_SCRATCH, else $HOME/collrun-test-scratch.UID/T (a plain folder under
+# $HOME, which the policy's `discovered` rule may cache). SKIPs all, loudly, when there is no
+# such place. scratch_release (last in the script's clean-up, after its unmounts) removes
+# the moved folder, unless something is still mounted in it.
+SCRATCH_MOVED=
+cacheable_scratch() {
+  case "$S/" in /tmp/*|/var/tmp/*|/dev/*|/run/*) ;; *) return 0 ;; esac
+  local root=${COLLRUN_TEST_SCRATCH:-${HOME:+$HOME/collrun-test-scratch.$(id -u)}}
+  case "$root/" in ""|/|/tmp/*|/var/tmp/*|/dev/*|/run/*)
+    skip all "the build folder $S is under a folder the default policy passes, and no other place (HOME, COLLRUN_TEST_SCRATCH) is usable"; exit 0 ;;
+  esac
+  rm -rf "$root/$T" && mkdir -p "$root/$T" ||
+    { skip all "the build folder is under a passed folder and $root/$T cannot be made"; exit 0; }
+  echo "note: scratch moved from $S to $root/$T (the default policy passes the build folder's place)"
+  S=$root/$T SCRATCH_MOVED=$root
+}
+scratch_release() {
+  [ -n "$SCRATCH_MOVED" ] || return 0
+  if grep -q " $S/" /proc/self/mounts; then echo "note: $S kept: something is still mounted in it"; return 0; fi
+  rm -rf "$S"; rmdir "$SCRATCH_MOVED" 2>/dev/null
+  return 0
+}

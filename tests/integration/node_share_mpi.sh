@@ -20,11 +20,12 @@ fusermount3 -uz "$B/tests/integration/node_share_mpi/mnt" 2>/dev/null   # left b
 . "$(dirname "$0")/lib_extra.sh"
 need_collrun
 command -v mpiexec >/dev/null && command -v mpicc >/dev/null || { skip all "no mpiexec/mpicc (apt-get install mpich)"; finish; }
+cacheable_scratch   # the default policy discovers LD_LIBRARY_PATH here: never under /tmp
 slowfs_ready
 TREE=$S/tree M=$S/mnt RD=$S/rd
 export COLLRUN_RUNTIME_DIR=$RD
 unset COLLRUN_JOB COLLRUN_NODE_ID SLURM_JOB_ID PBS_JOBID FLUX_JOB_ID LD_LIBRARY_PATH COLLRUN_POLICY
-cleanup() { kill_with "$S/bin/mpi_libs"; slowfs_umount "$M"; }
+cleanup() { kill_with "$S/bin/mpi_libs"; slowfs_umount "$M"; scratch_release; }
 trap cleanup EXIT
 umask 022
 
