@@ -43,3 +43,15 @@
 
 /* x86_64 kernels force O_LARGEFILE on every open; glibc defines it as 0 here. */
 #define KERNEL_O_LARGEFILE 0100000
+
+/* The ptrace backend's view of a stopped thread (tracer.c): x86_64 registers. */
+#define REG_NR(r)    ((r).orig_rax)   /* -1 at a seccomp stop: skip the call */
+#define REG_RET(r)   ((r).rax)
+#define REG_ARG0(r)  ((r).rdi)
+#define REG_ARG1(r)  ((r).rsi)
+#define REG_ARG2(r)  ((r).rdx)
+#define REG_ARG3(r)  ((r).r10)
+#define REG_IP(r)    ((r).rip)
+#define REG_SP(r)    ((r).rsp)
+#define SYSCALL_INSN_LEN 2            /* "syscall" (0f 05): rewinding restarts the call */
+#define STACK_RED_ZONE 128            /* below the stack pointer, the leaf code's scratch */

@@ -58,7 +58,8 @@ struct call {
 	bool foreign;          /* made through the i386 or x32 ABI */
 	uint32_t arch;
 	uint64_t args[6];
-	int listener;
+	int listener;          /* user-notify listener, or -1 under ptrace */
+	bool traced;           /* delivered by the ptrace backend (tracer.c) */
 	struct job *job;
 	struct node *node;
 	const struct syscall_desc *desc;

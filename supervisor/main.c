@@ -18,6 +18,7 @@
 #include "share.h"
 #include "shim.h"
 #include "supervisor.h"
+#include "tracer.h"
 #include <dirent.h>
 #include <errno.h>
 #include <poll.h>
@@ -27,6 +28,7 @@
 #include <string.h>
 #include <linux/magic.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -103,7 +105,7 @@ static void print_stats(const struct options *o, const char *note, struct share 
 		log_err(-errno, "--stats-file %s", o->stats_file);
 		return;
 	}
-	if (sup.listener < 0)
+	if (sup.listener < 0 && !tracer_active)
 		fprintf(out, "collrun: nested under another collrun: its supervisor served this job\n");
 	if (note[0])
 		fprintf(out, "collrun: note: %s\n", note);
@@ -160,6 +162,8 @@ struct launch {
 	const sigset_t *mask;
 	const struct rlimit *nofile;
 	pid_t ptracer;
+	int backend;
+	bool redirects;
 	const char *path;
 	char **argv;
 };
@@ -167,7 +171,7 @@ struct launch {
 static void run_program(void *arg)
 {
 	const struct launch *l = arg;
-	shim_run_child(l->sock, l->prog, l->mask, l->nofile, l->ptracer, l->path, l->argv);
+	shim_run_child(l->sock, l->prog, l->mask, l->nofile, l->ptracer, l->backend, l->redirects, l->path, l->argv);
 }
 
 /* Let the keeper end what was started, and give the failure its exit status. */
@@ -190,6 +194,64 @@ static int supervisor_lost(struct keeper *k, struct share *sh)
 	return EXIT_FAILURE_COLLRUN;
 }
 
+/* Is an ancestor of ours a collrun (the same program file)? Then the listener that is there
+ * already is its, and it serves our program. */
+static bool nested_under_collrun(void)
+{
+	struct stat self, st;
+	if (stat("/proc/self/exe", &self) < 0)
+		return false;
+	pid_t pid = getppid();
+	for (int depth = 0; pid > 1 && depth < 64; depth++) {
+		char path[64], buf[512];
+		snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
+		if (stat(path, &st) == 0 && st.st_dev == self.st_dev && st.st_ino == self.st_ino)
+			return true;
+		snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+		FILE *f = fopen(path, "re");
+		if (!f)
+			return false;
+		char *got = fgets(buf, sizeof buf, f);
+		fclose(f);
+		char *rp = got ? strrchr(buf, ')') : NULL;
+		int ppid;
+		if (!rp || sscanf(rp + 1, " %*c %d", &ppid) != 1)
+			return false;
+		pid = ppid;
+	}
+	return false;
+}
+
+/* The shim could not install a listener (one is there already), or was asked for ptrace:
+ * nested under collrun (served by it), trace the program, or give up. Tells the shim;
+ * rewrites m->status to what happened. 0, or the exit status to stop with. */
+static int choose_tracing(const struct options *o, struct shim_msg *m, pid_t pid, int sock)
+{
+	int go = SHIM_GO_TRACE, code = 0;
+	if (m->status == SHIM_BUSY && nested_under_collrun()) {
+		go = SHIM_GO_NESTED;
+	} else if (m->status == SHIM_BUSY && o->backend == SHIM_NOTIFY) {
+		log_msg("a seccomp listener is already installed for this process tree (another supervisor or "
+			"a container runtime): --backend=notify cannot run here; use --backend=ptrace or auto");
+		go = SHIM_GO_ABORT, code = EXIT_NO_NOTIFY;
+	} else {
+		if (m->status == SHIM_BUSY)
+			log_msg("a seccomp listener is already installed for this process tree (another supervisor "
+				"or a container runtime): using the ptrace backend");
+		int err = tracer_attach(pid);
+		if (err) {
+			log_err(err, "cannot trace the program (the ptrace backend needs PTRACE_SEIZE of it)");
+			go = SHIM_GO_ABORT, code = EXIT_FAILURE_COLLRUN;
+		} else {
+			replica_disabled = true;   /* giving back a replica's original needs ADDFD */
+		}
+	}
+	while (send(sock, &go, sizeof go, MSG_NOSIGNAL) < 0 && errno == EINTR)
+		;
+	m->status = go == SHIM_GO_NESTED ? SHIM_NESTED : -1;
+	return code;
+}
+
 /* Fork the keeper, which forks the program through the shim; take the program's pidfd
  * from the keeper and the listener from the shim, and give the keeper a copy of it.
  * Shared (sh->sock >= 0): the listener goes to the node supervisor at once, before the
@@ -198,10 +260,17 @@ static int start(const struct options *o, const char *path, struct keeper *k, pi
 		 struct share *sh, const struct share_devino *w, size_t nw)
 {
 	struct sock_fprog prog;
+	int backend = o->backend;
 	int err = shim_kernel_support();
-	if (err == -ENOSYS || err == -EINVAL || err == -EOPNOTSUPP)
-		return log_err(err, "this kernel lacks seccomp user notification (collrun needs Linux >= 5.19)"),
+	if (err == -ENOSYS)
+		return log_err(err, "this kernel lacks seccomp filters"), EXIT_NO_NOTIFY;
+	if ((err == -EINVAL || err == -EOPNOTSUPP) && backend == SHIM_NOTIFY)
+		return log_err(err, "this kernel lacks seccomp user notification (--backend=notify needs Linux >= 5.19)"),
 		       EXIT_NO_NOTIFY;
+	if ((err == -EINVAL || err == -EOPNOTSUPP) && backend == SHIM_AUTO) {
+		log_msg("this kernel lacks seccomp user notification: using the ptrace backend");
+		backend = SHIM_PTRACE;
+	}
 	bool redirects = false;
 	for (size_t i = 0; i < sup.policy.n; i++)
 		redirects |= sup.policy.rules[i].action == POL_REDIRECT || sup.policy.rules[i].action == POL_LIBRARY;
@@ -220,7 +289,8 @@ static int start(const struct options *o, const char *path, struct keeper *k, pi
 	getrlimit(RLIMIT_NOFILE, &nofile);
 	raised = (struct rlimit){ nofile.rlim_max, nofile.rlim_max };
 	setrlimit(RLIMIT_NOFILE, &raised);
-	struct launch l = { sv[1], &prog, &old, &nofile, sh->sock >= 0 ? sh->sup_pid : 0, path, o->argv };
+	struct launch l = { sv[1], &prog, &old, &nofile, sh->sock >= 0 ? sh->sup_pid : 0, backend, redirects,
+			    path, o->argv };
 	err = keeper_start(k, run_program, &l);
 	close(sv[1]);
 	free(prog.filter);
@@ -246,8 +316,13 @@ static int start(const struct options *o, const char *path, struct keeper *k, pi
 			? " (collrun needs Linux >= 5.19 with seccomp user notification)" : "");
 		return failed_start(k, unsupported ? EXIT_NO_NOTIFY : EXIT_FAILURE_COLLRUN);
 	}
+	if (m.status == SHIM_BUSY || m.status == SHIM_WANT_TRACER) {
+		int code = choose_tracing(o, &m, km.pid, sv[0]);
+		if (code)
+			return failed_start(k, code);
+	}
 	sup.listener = m.status == SHIM_LISTENING ? fd : -1;
-	if (sup.listener < 0)
+	if (sup.listener < 0 && !tracer_active)
 		log_trace(1, "already under a collrun supervisor: it serves this job");
 	if (sh->sock >= 0 && sup.listener < 0)
 		share_close(sh);   /* nothing to hand over */
@@ -277,7 +352,12 @@ static int start(const struct options *o, const char *path, struct keeper *k, pi
 		if ((p[1].revents & POLLIN) && (err = notify_serve_one(sup.listener)) < 0)
 			return log_err(err, "seccomp listener"), failed_start(k, EXIT_FAILURE_COLLRUN);
 	}
-	if (unix_recv(sv[0], &m, sizeof m, &fd) > 0 && m.status == SHIM_EXEC_FAILED) {
+	int got = unix_recv(sv[0], &m, sizeof m, &fd);
+	if (got > 0 && m.status == SHIM_FILTER_FAILED) {
+		log_err(-m.err, "cannot install the ptrace backend's seccomp filter");
+		return failed_start(k, EXIT_FAILURE_COLLRUN);
+	}
+	if (got > 0 && m.status == SHIM_EXEC_FAILED) {
 		log_err(-m.err, "%s", path);
 		return failed_start(k, m.err == ENOENT ? EXIT_NOT_FOUND : EXIT_NOT_EXECUTABLE);
 	}
@@ -303,6 +383,22 @@ static int keeper_lost(struct keeper *k)
 		log_msg("the job's keeper process (pid %d) is gone; stopping the job", (int)pid);
 	kill_descendants();
 	return EXIT_FAILURE_COLLRUN;
+}
+
+/* ptrace backend, the program has exited: wait until no process of the job is left (or
+ * until collrun is told to stop, which ends them). */
+static void wait_tracees(void)
+{
+	sigset_t set;
+	job_forwarded_signals(&set);
+	int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	struct pollfd p[2] = { { tracer_done_fd(), POLLIN, 0 }, { sfd, POLLIN, 0 } };
+	if (poll(p, 1, 0) == 0)
+		log_trace(1, "ptrace backend: waiting until no process of the job is left");
+	while (poll(p, 2, -1) < 0 && errno == EINTR)
+		;
+	if (sfd >= 0)
+		close(sfd);
 }
 
 /* Node sharing (share.h): find the job and the node supervisor serving it here, or start
@@ -412,7 +508,7 @@ int main(int argc, char **argv)
 	size_t nwritten = note_inherited_writers(written, SHARE_MAX_WRITTEN);
 	note_uncached_program(path, note, sizeof note);
 	struct share sh = { .sock = -1, .rv = { .dirfd = -1 } };
-	if (!o.no_share)
+	if (!o.no_share && o.backend != SHIM_PTRACE)
 		try_share(&o, &sh, nwritten);
 	struct keeper k;
 	pid_t pid;
@@ -441,7 +537,11 @@ int main(int argc, char **argv)
 	/* Nested: the outer supervisor serves what the program left running; let it run on.
 	 * Otherwise what is left is served by a background copy, or there is nothing left and
 	 * the keeper is waited for, so that nothing of collrun outlives it. */
-	if (sup.listener < 0)
+	if (tracer_active) {
+		/* A tracer cannot hand its tracees on: like strace -f, wait for the last one. */
+		wait_tracees();
+		keeper_finish(&k);
+	} else if (sup.listener < 0)
 		keeper_release(&k);
 	else if (!job_linger(&k, sup.listener, sh.sock))
 		keeper_finish(&k);

@@ -14,6 +14,7 @@
 #include "supervisor.h"
 #include "syscall_table.h"
 #include "tracee_mem.h"
+#include "tracer.h"
 #include <errno.h>
 #include <poll.h>
 #include <seccomp.h>
@@ -67,7 +68,7 @@ static void send_resp(int listener, uint64_t id, int64_t val, int error, uint32_
 }
 
 /* Call buffers are large (path buffers): recycled, never zeroed whole. */
-static struct call *call_new(struct node *n)
+struct call *call_new(struct node *n)
 {
 	node_lock(n);
 	struct call *c = n->free_calls;
@@ -79,7 +80,7 @@ static struct call *call_new(struct node *n)
 
 void exec_note_free(struct exec_note *n);   /* handlers/exec.c */
 
-static void call_free(struct call *c)
+void call_release(struct call *c)
 {
 	close_start(&c->start);
 	exec_note_free(c->exec);
@@ -90,7 +91,7 @@ static void call_free(struct call *c)
 	node_unlock(c->node);
 }
 
-static void trace(const struct call *c, const struct verdict *v, bool gave_fd)
+void call_trace(const struct call *c, const struct verdict *v, bool gave_fd)
 {
 	static const char *const how[] = { "pass", "hit", "fill", "kernel" };
 	const char *name = c->desc->name, *p = c->path[0] ? c->path : c->raw;
@@ -142,11 +143,18 @@ static void not_running(struct call *c)
 
 /* Count, answer, recycle. Counted before the answer: once answered, the caller may exit
  * and collrun print its statistics while this thread has not counted yet. */
-static void finish(struct call *c, struct verdict v)
+void call_finish(struct call *c, struct verdict v)
 {
 	bool counted = c->desc && !c->foreign, gave_fd = false;
 	if (counted)
 		count(c, &v);
+	if (c->traced) {
+		/* ptrace: only the tracer thread may touch the stopped caller (tracer.c). */
+		if (c->in_worker)
+			not_running(c);
+		tracer_answer(c, v);
+		return;
+	}
 	if (v.kind == V_ADDFD) {
 		struct seccomp_notif_addfd add = { .id = c->id, .srcfd = v.fd, .newfd = 0,
 						   .newfd_flags = v.fd_flags,
@@ -178,12 +186,12 @@ static void finish(struct call *c, struct verdict v)
 	else if (v.kind == V_CONTINUE)
 		send_resp(c->listener, c->id, 0, 0, SECCOMP_USER_NOTIF_FLAG_CONTINUE);
 	if (counted && log_verbosity)
-		trace(c, &v, gave_fd);
+		call_trace(c, &v, gave_fd);
 	/* Only now out of the running list: a lingering copy forked before this point answers
 	 * the call again (harmlessly: the kernel refuses a second answer). */
 	if (c->in_worker)
 		not_running(c);
-	call_free(c);
+	call_release(c);
 }
 
 /* A call of the i386 or x32 ABI, by the native row of the same meaning: opens only mark
@@ -229,16 +237,16 @@ void notify_run(struct call *c)
 			log_trace(1, "[%d] cannot give descriptor %d its original directory back: %s", (int)c->pid,
 				  c->swap_fd, strerror(-err));
 	}
-	finish(c, v);
+	call_finish(c, v);
 }
 
 /* A call from the i386 or x32 ABI: never served; only its effect on safety matters, and
  * it is handled by the native row of the same meaning. */
-static struct verdict foreign_call(struct call *c, const struct seccomp_notif *n)
+static struct verdict foreign_call(struct call *c)
 {
 	STAT_ADD(c->job->stats.foreign, 1);
-	uint32_t arch = n->data.arch == AUDIT_ARCH_I386 ? SCMP_ARCH_X86 : SCMP_ARCH_X32;
-	int nr = n->data.nr & ~COLLRUN_X32_BIT;
+	uint32_t arch = c->arch == AUDIT_ARCH_I386 ? SCMP_ARCH_X86 : SCMP_ARCH_X32;
+	int nr = c->sysno & ~COLLRUN_X32_BIT;
 	char *name = seccomp_syscall_resolve_num_arch(arch, nr);
 	const struct syscall_desc *d = name ? syscall_lookup_foreign(name) : NULL;
 	struct verdict v = verdict_continue();
@@ -251,9 +259,52 @@ static struct verdict foreign_call(struct call *c, const struct seccomp_notif *n
 		c->foreign = true;
 		v = foreign_handler(c);
 	}
-	log_trace(1, "[%d] %s (foreign ABI) -> pass", (int)n->pid, name ? name : "?");
+	log_trace(1, "[%d] %s (foreign ABI) -> pass", (int)c->pid, name ? name : "?");
 	free(name);
 	return v;
+}
+
+void call_init(struct call *c, uint64_t id, pid_t pid, int nr, uint32_t arch, const uint64_t args[6],
+	       int listener)
+{
+	/* Field by field, not an initialiser: that would zero the path buffers on every call. */
+	c->next = NULL;
+	c->id = id;
+	c->pid = pid;
+	c->nr = nr;
+	c->sysno = nr;
+	c->arch = arch;
+	c->listener = listener;
+	c->traced = false;
+	c->job = &sup;
+	c->node = &node;
+	c->in_worker = false;
+	c->prepared = false;
+	c->have_start = false;
+	c->still_valid = still_valid;
+	c->outcome = OUT_PASS;
+	c->how = ROUTE_KERNEL;
+	c->lookup = c->raw;
+	c->raw[0] = c->path[0] = '\0';
+	c->exec = NULL;
+	c->start = (struct start){ .dir_fd = -1, .root_fd = -1 };
+	c->swap_fd = -1;
+	c->swap_obj = NULL;
+	memcpy(c->args, args, sizeof c->args);
+}
+
+struct verdict call_dispatch(struct call *c)
+{
+	if (c->job->ninflight) {   /* this thread's previous call has finished */
+		node_lock(c->node);
+		inflight_settle_tid(c->job, c->pid);
+		node_unlock(c->node);
+	}
+	c->desc = NULL;
+	if (c->arch == COLLRUN_NATIVE_ARCH && !(c->nr & COLLRUN_X32_BIT))
+		c->desc = syscall_lookup(c->nr);
+	c->foreign = false;
+	return c->desc ? run_handler(c) : foreign_call(c);
 }
 
 int notify_serve_one(int listener)
@@ -277,44 +328,8 @@ int notify_serve_one(int listener)
 			free(n);
 		return 0;
 	}
-	/* Field by field, not an initialiser: that would zero the path buffers on every call. */
-	c->next = NULL;
-	c->id = n->id;
-	c->pid = n->pid;
-	c->nr = n->data.nr;
-	c->sysno = n->data.nr;
-	c->arch = n->data.arch;
-	c->listener = listener;
-	c->job = &sup;
-	c->node = &node;
-	c->in_worker = false;
-	c->prepared = false;
-	c->have_start = false;
-	c->still_valid = still_valid;
-	c->outcome = OUT_PASS;
-	c->how = ROUTE_KERNEL;
-	c->lookup = c->raw;
-	c->raw[0] = c->path[0] = '\0';
-	c->exec = NULL;
-	c->start = (struct start){ .dir_fd = -1, .root_fd = -1 };
-	c->swap_fd = -1;
-	c->swap_obj = NULL;
-	memcpy(c->args, n->data.args, sizeof c->args);
-	if (sup.ninflight) {   /* this thread's previous call has finished */
-		node_lock(&node);
-		inflight_settle_tid(&sup, c->pid);
-		node_unlock(&node);
-	}
-	struct verdict v;
-	c->desc = NULL;
-	if (c->arch == COLLRUN_NATIVE_ARCH && !(c->nr & COLLRUN_X32_BIT))
-		c->desc = syscall_lookup(c->nr);
-	c->foreign = false;
-	if (!c->desc) {
-		v = foreign_call(c, n);
-	} else {
-		v = run_handler(c);
-	}
+	call_init(c, n->id, n->pid, n->data.nr, n->data.arch, (const uint64_t *)n->data.args, listener);
+	struct verdict v = call_dispatch(c);
 	if (n != &u.n)
 		free(n);
 	if (v.kind == V_CONTINUE && c->swap_fd >= 0)
@@ -325,7 +340,7 @@ int notify_serve_one(int listener)
 		pool_submit(&node, c);
 		return 0;
 	}
-	finish(c, v);
+	call_finish(c, v);
 	return 0;
 }
 

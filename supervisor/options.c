@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cache/data.h"
+#include "shim.h"
 
 static const char usage[] =
 	"Usage: collrun [OPTIONS] [--] PROGRAM [ARGS...]\n"
@@ -42,6 +43,9 @@ static const char usage[] =
 	"      --no-share          never share: this collrun serves its own program\n"
 	"      --no-dir-replica    open cached directories on network file systems from the\n"
 	"                          file system itself (listings are still served)\n"
+	"      --backend=HOW       how calls are trapped: auto (default: user notification,\n"
+	"                          else ptrace where a listener cannot be installed), notify,\n"
+	"                          ptrace (COLLRUN_BACKEND sets the default)\n"
 	"\n"
 	"Sessions (node supervisors on several nodes sharing one root's look-ups; collrun(1)):\n"
 	"      --start-session [-n K | --hosts=H1,H2 | -f HOSTFILE]\n"
@@ -108,11 +112,21 @@ static int parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
+/* "auto", "notify", "ptrace" -> enum shim_backend, or -1. */
+static int parse_backend(const char *s)
+{
+	static const char *const names[] = { [SHIM_AUTO] = "auto", [SHIM_NOTIFY] = "notify", [SHIM_PTRACE] = "ptrace" };
+	for (int i = 0; i < (int)(sizeof names / sizeof *names); i++)
+		if (strcmp(s, names[i]) == 0)
+			return i;
+	return -1;
+}
+
 int options_parse(int argc, char **argv, struct options *o)
 {
 	enum { OPT_STATS_FILE = 256, OPT_PASSTHROUGH, OPT_DATA, OPT_NO_DEFAULT, OPT_PRINT, OPT_EXPLAIN,
 	       OPT_MAX_CACHE, OPT_MAX_FILE, OPT_JOB, OPT_VNODE, OPT_NO_SHARE, OPT_NO_DIR_REPLICA, OPT_SESSION,
-	       OPT_START, OPT_END, OPT_HOSTS };
+	       OPT_START, OPT_END, OPT_HOSTS, OPT_BACKEND };
 	static const struct option longopts[] = {
 		{ "stats", no_argument, NULL, 's' },
 		{ "stats-file", required_argument, NULL, OPT_STATS_FILE },
@@ -133,12 +147,18 @@ int options_parse(int argc, char **argv, struct options *o)
 		{ "start-session", no_argument, NULL, OPT_START },
 		{ "end-session", required_argument, NULL, OPT_END },
 		{ "hosts", required_argument, NULL, OPT_HOSTS },
+		{ "backend", required_argument, NULL, OPT_BACKEND },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
 	*o = (struct options){ 0 };
+	const char *env = getenv("COLLRUN_BACKEND");
+	if (env && env[0] && (o->backend = parse_backend(env)) < 0) {
+		log_msg("COLLRUN_BACKEND=%s: expected auto, notify or ptrace", env);
+		return EXIT_USAGE;
+	}
 	o->cache_dirs = calloc(argc + 1, sizeof *o->cache_dirs);
 	o->policy_files = calloc(argc + 1, sizeof *o->policy_files);
 	if (!o->cache_dirs || !o->policy_files)
@@ -208,6 +228,12 @@ int options_parse(int argc, char **argv, struct options *o)
 			break;
 		case OPT_START: o->start_session = true; break;
 		case OPT_HOSTS: o->hosts = optarg; break;
+		case OPT_BACKEND:
+			if ((o->backend = parse_backend(optarg)) < 0) {
+				log_msg("--backend=%s: expected auto, notify or ptrace", optarg);
+				return EXIT_USAGE;
+			}
+			break;
 		case 'f': o->hostfile = optarg; break;
 		case 'n': {
 			char *end;

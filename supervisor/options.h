@@ -28,6 +28,7 @@ struct options {
 	int nodes;                /* -n N: ranks (with a program) or virtual nodes (--start-session) */
 	const char *hosts;        /* --hosts h1,h2 */
 	const char *hostfile;     /* -f FILE */
+	int backend;              /* enum shim_backend: --backend, else COLLRUN_BACKEND, else auto */
 	char **argv;              /* PROGRAM ARGS..., NULL-terminated */
 };
 

@@ -16,22 +16,22 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-static int add_row(scmp_filter_ctx ctx, const struct syscall_desc *d)
+static int add_row(scmp_filter_ctx ctx, const struct syscall_desc *d, uint32_t act)
 {
 	int nr = seccomp_syscall_resolve_name(d->name);
 	if (nr == __NR_SCMP_ERROR)
 		nr = d->nr;   /* newer than libseccomp: native arch only */
 	switch (d->cond) {
 	case TRAP_ALWAYS:
-		return seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, nr, 0);
+		return seccomp_rule_add(ctx, act, nr, 0);
 	case TRAP_UNLESS_FLAG:
-		return seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, nr, 1,
+		return seccomp_rule_add(ctx, act, nr, 1,
 					SCMP_CMP(d->cond_arg, SCMP_CMP_MASKED_EQ, d->cond_mask, 0));
 	case TRAP_IF_FLAG:
 		for (unsigned long bit = 1; bit; bit <<= 1) {
 			if (!(d->cond_mask & bit))
 				continue;
-			int r = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, nr, 1,
+			int r = seccomp_rule_add(ctx, act, nr, 1,
 						 SCMP_CMP(d->cond_arg, SCMP_CMP_MASKED_EQ, bit, bit));
 			if (r < 0)
 				return r;
@@ -49,8 +49,9 @@ int shim_kernel_support(void)
 	return 0;
 }
 
-int shim_compile_filter(struct sock_fprog *prog, bool redirects)
+int shim_compile_filter(struct sock_fprog *prog, bool redirects, bool trace)
 {
+	uint32_t act = trace ? SCMP_ACT_TRACE(0) : SCMP_ACT_NOTIFY;
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
 	if (!ctx)
 		return -ENOMEM;
@@ -59,14 +60,14 @@ int shim_compile_filter(struct sock_fprog *prog, bool redirects)
 		err = seccomp_arch_add(ctx, SCMP_ARCH_X32);
 	for (size_t i = 0; !err && i < syscall_table_len; i++)
 		if (syscall_row_wanted(&syscall_table[i], redirects))
-			err = add_row(ctx, &syscall_table[i]);
+			err = add_row(ctx, &syscall_table[i], act);
 	/* i386 calls with no native twin of their name (truncate64, chown32, setuid32...):
 	 * trapped like the row they alias, so a 32-bit helper cannot change files unseen. */
 	for (const struct foreign_alias *a = foreign_aliases; !err && a->name; a++) {
 		/* Not a native name: libseccomp gives a pseudo number it maps per arch. */
 		int nr = seccomp_syscall_resolve_name(a->name);
 		if (nr != __NR_SCMP_ERROR && nr < 0)
-			err = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, nr, 0);
+			err = seccomp_rule_add(ctx, act, nr, 0);
 	}
 	int fd = -1;
 	if (!err) {
@@ -96,7 +97,7 @@ int shim_build_filter(struct sock_fprog *prog, bool redirects)
 {
 	const struct shim_prebuilt *p = shim_prebuilt ? &shim_prebuilt[redirects] : NULL;
 	if (!p || !p->len)
-		return shim_compile_filter(prog, redirects);
+		return shim_compile_filter(prog, redirects, false);
 	prog->filter = malloc(p->len * sizeof *p->insns);
 	if (!prog->filter)
 		return -ENOMEM;

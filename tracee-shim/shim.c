@@ -1,7 +1,8 @@
 /* The program's process between fork and exec (a child of the keeper). After the filter is
  * in place it makes no trapped call: only sendmsg, close, sigprocmask, setrlimit and
  * execve (all untrapped), because the supervisor that would answer a trapped call is still
- * waiting for the listener we are sending. */
+ * waiting for the listener we are sending. Under the ptrace backend the tracer has seized
+ * us before the filter goes in, so a trapped call would find it there. */
 #include "shim.h"
 #include "arch.h"
 #include <errno.h>
@@ -32,8 +33,28 @@ static void send_msg(int sock, int status, int err, int fd)
 		;
 }
 
+/* Wait for the supervisor's word after SHIM_BUSY or SHIM_WANT_TRACER; then install the
+ * ptrace filter if told to. Not under any filter of ours yet: any call is allowed here. */
+static void await_go(int sock, bool redirects)
+{
+	int go = SHIM_GO_ABORT;
+	while (recv(sock, &go, sizeof go, 0) < 0 && errno == EINTR)
+		;
+	if (go == SHIM_GO_NESTED)
+		return;
+	if (go != SHIM_GO_TRACE)
+		_exit(125);
+	struct sock_fprog trace;
+	int err = shim_compile_filter(&trace, redirects, true);
+	if (err || syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &trace) < 0) {
+		send_msg(sock, SHIM_FILTER_FAILED, err ? -err : errno, -1);
+		_exit(125);
+	}
+}
+
 void shim_run_child(int sock, const struct sock_fprog *prog, const sigset_t *mask,
-		    const struct rlimit *nofile, pid_t ptracer, const char *path, char *const argv[])
+		    const struct rlimit *nofile, pid_t ptracer, int backend, bool redirects,
+		    const char *path, char *const argv[])
 {
 	extern char **environ;
 	pid_t parent = getppid();
@@ -51,14 +72,20 @@ void shim_run_child(int sock, const struct sock_fprog *prog, const sigset_t *mas
 		send_msg(sock, SHIM_FILTER_FAILED, errno, -1);
 		_exit(125);
 	}
-	long fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
-			  SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, prog);
-	if (fd >= 0) {
+	long fd = -1;
+	if (backend == SHIM_PTRACE) {
+		send_msg(sock, SHIM_WANT_TRACER, 0, -1);
+		await_go(sock, redirects);
+	} else if ((fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+				 SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
+				 prog)) >= 0) {
 		send_msg(sock, SHIM_LISTENING, 0, fd);
 		close(fd);
 	} else if (errno == EBUSY) {
-		/* Already under a collrun listener: that supervisor serves us. */
-		send_msg(sock, SHIM_NESTED, 0, -1);
+		/* A listener exists already: an outer collrun's (which then serves us), or
+		 * another supervisor's (the supervisor decides: ptrace, or give up). */
+		send_msg(sock, SHIM_BUSY, 0, -1);
+		await_go(sock, redirects);
 	} else {
 		send_msg(sock, SHIM_FILTER_FAILED, errno, -1);
 		_exit(125);

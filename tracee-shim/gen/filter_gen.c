@@ -14,7 +14,7 @@ int main(void)
 	puts("#include \"filter_prebuilt.h\"");
 	for (int r = 0; r < 2; r++) {
 		struct sock_fprog p = { 0 };
-		int err = shim_compile_filter(&p, r);
+		int err = shim_compile_filter(&p, r, false);
 		printf("static const struct sock_filter v%d[] = {\n", r);
 		for (unsigned i = 0; !err && i < p.len; i++)
 			printf("\t{ 0x%04x, %u, %u, 0x%08x },\n", p.filter[i].code, p.filter[i].jt, p.filter[i].jf,

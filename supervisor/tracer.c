@@ -1,0 +1,516 @@
+/* The ptrace backend (tracer.h). The kernel ties a tracee to the thread that traces it, so
+ * one thread makes every ptrace request. It sleeps in poll() on a signalfd for SIGCHLD (a
+ * tracee stopped or died) and an eventfd (a worker's answer, the launcher's request), so a
+ * fill on a slow file system never holds it, exactly as for the user-notify loop.
+ * How each verdict reaches the stopped caller:
+ *   CONTINUE  resume: the kernel runs the call. Under --audit, resume to the syscall-exit
+ *             stop and read the result there.
+ *   RETURN    syscall number -1 (the kernel skips the call) and the value in the return
+ *             register.
+ *   ADDFD     the call becomes openat("/proc/<collrun>/fd/<N>") with the file flags of our
+ *             descriptor, run by the caller itself: the new descriptor is the caller's
+ *             lowest free one, as ADDFD gives; at the exit stop its registers are put back
+ *             with the result. If that open fails (a caller with other credentials or
+ *             namespaces may not look into our /proc) the original call is restarted and
+ *             passed, so the kernel answers it exactly as natively. */
+#include "tracer.h"
+#include "arch.h"
+#include "log.h"
+#include "node.h"
+#include "notify.h"
+#include "supervisor.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ptrace.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+bool tracer_active;
+
+enum tstate {
+	TS_RUNNING,      /* not stopped in a call we hold */
+	TS_CALL,         /* stopped in a trapped call; the loop or a worker has it */
+	TS_EXIT_AUDIT,   /* passed, resumed to the exit stop to read the result */
+	TS_EXIT_INJECT,  /* running our openat in the call's place */
+	TS_PASS_NEXT,    /* restarted after a failed injection: pass it when it traps again */
+};
+
+struct thr {
+	pid_t tid;
+	enum tstate st;
+	struct call *c;                 /* TS_CALL, TS_EXIT_*, TS_PASS_NEXT */
+	struct verdict v;               /* TS_EXIT_INJECT: the ADDFD (v.fd is ours) */
+	struct user_regs_struct saved;  /* TS_EXIT_INJECT: the caller's registers */
+	struct thr *next;
+};
+
+#define NBUCKET 1024
+static struct thr *threads[NBUCKET];
+static size_t nthreads;
+static bool seized_once, done_said;
+
+struct answer {
+	struct call *c;
+	struct verdict v;
+	struct answer *next;
+};
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;   /* the queue and the request */
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static struct answer *queue;
+static pid_t seize_pid;          /* a request of tracer_attach, 0: none */
+static int seize_err;
+static bool seize_done;
+static int evfd = -1, donefd = -1;
+static pid_t tracer_tid;
+static uint64_t next_id = 1;
+
+static struct thr **slot(pid_t tid)
+{
+	struct thr **p = &threads[(unsigned)tid % NBUCKET];
+	while (*p && (*p)->tid != tid)
+		p = &(*p)->next;
+	return p;
+}
+
+static struct thr *thr_get(pid_t tid)
+{
+	struct thr **p = slot(tid);
+	if (*p)
+		return *p;
+	struct thr *t = calloc(1, sizeof *t);
+	if (!t)
+		return NULL;
+	t->tid = tid;
+	*p = t;
+	nthreads++;
+	return t;
+}
+
+/* Drop a call we hold for a thread that will never take its answer. */
+static void drop_call(struct call *c, struct verdict *v)
+{
+	if (v && v->kind == V_ADDFD && v->fd >= 0)
+		close(v->fd);
+	call_release(c);
+}
+
+static void thr_gone(pid_t tid)
+{
+	struct thr **p = slot(tid), *t = *p;
+	if (!t)
+		return;
+	if (t->c)
+		drop_call(t->c, t->st == TS_EXIT_INJECT ? &t->v : NULL);
+	*p = t->next;
+	free(t);
+	nthreads--;
+}
+
+/* Resume a stopped thread: to its syscall-exit stop if we wait for one there. */
+static void resume(struct thr *t, int sig)
+{
+	int req = t && (t->st == TS_EXIT_AUDIT || t->st == TS_EXIT_INJECT) ? PTRACE_SYSCALL : PTRACE_CONT;
+	if (ptrace(req, t->tid, 0, (void *)(long)sig) < 0 && errno != ESRCH)
+		log_trace(1, "[%d] cannot resume: %s", (int)t->tid, strerror(errno));
+}
+
+/* --audit is not built yet in this tree: no result is ever waited for. */
+static bool audit_wanted(void)
+{
+	return false;
+}
+
+static void record(struct call *c, const struct verdict *v, bool known, int64_t result)
+{
+	(void)c, (void)v, (void)known, (void)result;
+}
+
+/* The call is over for us: log, record, recycle. */
+static void settle(struct thr *t, struct verdict v, bool known, int64_t result, bool gave_fd)
+{
+	struct call *c = t->c;
+	t->c = NULL;
+	t->st = TS_RUNNING;
+	if (log_verbosity && c->desc && !c->foreign)
+		call_trace(c, &v, gave_fd);
+	record(c, &v, known, result);
+	call_release(c);
+}
+
+/* Rewrite the stopped call into an openat of our descriptor (see the top). 0 or -errno. */
+static int inject(struct thr *t, const struct verdict *v)
+{
+	struct call *c = t->c;
+	/* In another pid or mount namespace, /proc/<our pid> may name someone else. */
+	if (c->job->ns_changed || c->start.foreign_root)
+		return -EXDEV;
+	char path[64];
+	int n = snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)getpid(), v->fd);
+	int fl = fcntl(v->fd, F_GETFL);
+	if (fl < 0)
+		return -errno;
+	fl &= O_ACCMODE | O_APPEND | O_NONBLOCK | O_NOATIME | O_PATH | O_DIRECT | O_DSYNC | O_SYNC;
+	fl |= (int)(v->fd_flags & O_CLOEXEC);
+	struct user_regs_struct r;
+	if (ptrace(PTRACE_GETREGS, t->tid, 0, &r) < 0)
+		return -errno;
+	t->saved = r;
+	uint64_t addr = (REG_SP(r) - STACK_RED_ZONE - sizeof path) & ~(uint64_t)15;
+	struct iovec local = { path, (size_t)n + 1 }, remote = { (void *)addr, (size_t)n + 1 };
+	if (process_vm_writev(t->tid, &local, 1, &remote, 1, 0) != n + 1)
+		return errno ? -errno : -EFAULT;
+	REG_NR(r) = SYS_openat;
+	REG_ARG0(r) = (uint64_t)(int64_t)AT_FDCWD;
+	REG_ARG1(r) = addr;
+	REG_ARG2(r) = (uint64_t)fl;
+	REG_ARG3(r) = 0;
+	if (ptrace(PTRACE_SETREGS, t->tid, 0, &r) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Apply a verdict to a thread stopped in its call (tracer thread only). */
+static void apply(struct thr *t, struct verdict v)
+{
+	if (v.kind == V_ADDFD) {
+		int err = inject(t, &v);
+		if (!err) {
+			t->v = v;
+			t->st = TS_EXIT_INJECT;
+			resume(t, 0);
+			return;
+		}
+		log_trace(1, "[%d] %s: the descriptor cannot be given (%s); passed to the kernel", (int)t->tid,
+			  t->c->path[0] ? t->c->path : t->c->raw, strerror(-err));
+		close(v.fd);
+		v = verdict_continue();
+	}
+	if (v.kind == V_RETURN) {
+		struct user_regs_struct r;
+		if (ptrace(PTRACE_GETREGS, t->tid, 0, &r) == 0) {
+			REG_NR(r) = (uint64_t)-1;
+			REG_RET(r) = (uint64_t)v.val;
+			ptrace(PTRACE_SETREGS, t->tid, 0, &r);
+		}
+		settle(t, v, true, v.val, false);
+		resume(t, 0);
+		return;
+	}
+	/* V_CONTINUE (a V_DEFER or V_PARKED never reaches here) */
+	if (audit_wanted()) {
+		t->v = v;
+		t->st = TS_EXIT_AUDIT;
+	} else {
+		settle(t, v, false, 0, false);
+	}
+	resume(t, 0);
+}
+
+static int still_valid(const struct call *c)
+{
+	(void)c;
+	return 1;   /* the caller is stopped until we resume it; a SIGKILL is seen as its exit */
+}
+
+static void on_seccomp(struct thr *t)
+{
+	struct __ptrace_syscall_info info;
+	if (ptrace(PTRACE_GET_SYSCALL_INFO, t->tid, sizeof info, &info) <= 0 ||
+	    info.op != PTRACE_SYSCALL_INFO_SECCOMP) {
+		resume(t, 0);
+		return;
+	}
+	if (t->st == TS_PASS_NEXT) {
+		/* The restart of a call whose descriptor could not be given: the kernel's now. */
+		struct verdict v = verdict_continue();
+		t->c->outcome = OUT_PASS;
+		t->st = TS_CALL;
+		apply(t, v);
+		return;
+	}
+	struct call *c = call_new(&node);
+	if (!c) {
+		resume(t, 0);
+		return;
+	}
+	uint64_t args[6];
+	for (int i = 0; i < 6; i++)
+		args[i] = info.seccomp.args[i];
+	call_init(c, next_id++, t->tid, (int)info.seccomp.nr, info.arch, args, -1);
+	c->traced = true;
+	c->still_valid = still_valid;
+	t->c = c;
+	t->st = TS_CALL;
+	struct verdict v = call_dispatch(c);
+	if (v.kind == V_DEFER) {
+		pool_submit(&node, c);   /* a worker calls call_finish, which queues the answer */
+		return;
+	}
+	call_finish(c, v);   /* counts, then tracer_answer: applied at once on this thread */
+}
+
+static void on_exit_stop(struct thr *t)
+{
+	struct user_regs_struct r;
+	if (ptrace(PTRACE_GETREGS, t->tid, 0, &r) < 0) {
+		resume(t, 0);
+		return;
+	}
+	int64_t res = (int64_t)REG_RET(r);
+	if (t->st == TS_EXIT_AUDIT) {
+		struct verdict v = t->v;
+		t->st = TS_RUNNING;   /* resume with PTRACE_CONT from here on */
+		settle(t, v, true, res, false);
+		resume(t, 0);
+		return;
+	}
+	if (t->st != TS_EXIT_INJECT) {
+		resume(t, 0);
+		return;
+	}
+	struct user_regs_struct back = t->saved;
+	close(t->v.fd);
+	t->v.fd = -1;
+	if (res >= 0) {
+		REG_RET(back) = (uint64_t)res;
+		ptrace(PTRACE_SETREGS, t->tid, 0, &back);
+		t->st = TS_RUNNING;
+		settle(t, verdict_return(res), true, res, true);
+		resume(t, 0);
+		return;
+	}
+	/* Restart the original call; it traps again and is passed then. */
+	log_trace(1, "[%d] %s: our descriptor could not be opened by the caller (%s); passed to the kernel",
+		  (int)t->tid, t->c->path[0] ? t->c->path : t->c->raw, strerror((int)-res));
+	REG_IP(back) -= SYSCALL_INSN_LEN;
+	REG_RET(back) = REG_NR(back);
+	ptrace(PTRACE_SETREGS, t->tid, 0, &back);
+	t->st = TS_PASS_NEXT;
+	resume(t, 0);
+}
+
+static void on_stop(pid_t tid, int status)
+{
+	struct thr *t = thr_get(tid);
+	if (!t)
+		return;
+	int sig = WSTOPSIG(status), event = status >> 16;
+	if (sig == (SIGTRAP | 0x80)) {
+		on_exit_stop(t);
+	} else if (event == PTRACE_EVENT_SECCOMP) {
+		on_seccomp(t);
+	} else if (event == PTRACE_EVENT_STOP) {
+		/* A group-stop (SIGSTOP and friends) stays a stop until SIGCONT, as natively;
+		 * any other is a new tracee's first stop or our own interrupt: run on. */
+		if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU)
+			ptrace(PTRACE_LISTEN, tid, 0, 0);
+		else
+			resume(t, 0);
+	} else if (event == PTRACE_EVENT_EXEC) {
+		/* A thread other than the leader that execs takes the leader's id: its state
+		 * (a pending exit stop) moves with it. */
+		unsigned long old = 0;
+		ptrace(PTRACE_GETEVENTMSG, tid, 0, &old);
+		if ((pid_t)old != tid && old) {
+			struct thr *o = *slot((pid_t)old);
+			if (o && o->st != TS_RUNNING) {
+				t->st = o->st, t->c = o->c, t->v = o->v, t->saved = o->saved;
+				o->c = NULL;
+			}
+			thr_gone((pid_t)old);
+			t = thr_get(tid);
+		}
+		resume(t, 0);
+	} else if (event) {
+		resume(t, 0);   /* fork, vfork, clone, vfork-done: the new tracee reports itself */
+	} else {
+		resume(t, sig);   /* a signal on its way to the tracee: deliver it */
+	}
+}
+
+static void take_answers(void)
+{
+	pthread_mutex_lock(&mu);
+	struct answer *a = queue;
+	queue = NULL;
+	pthread_mutex_unlock(&mu);
+	/* Oldest first (the queue is pushed at its head). */
+	struct answer *rev = NULL;
+	while (a) {
+		struct answer *next = a->next;
+		a->next = rev;
+		rev = a;
+		a = next;
+	}
+	for (struct answer *next; rev; rev = next) {
+		next = rev->next;
+		struct thr *t = *slot(rev->c->pid);
+		if (t && t->c == rev->c && t->st == TS_CALL)
+			apply(t, rev->v);
+		else
+			drop_call(rev->c, &rev->v);   /* the caller died meanwhile */
+		free(rev);
+	}
+}
+
+static void take_request(void)
+{
+	pthread_mutex_lock(&mu);
+	pid_t pid = seize_pid;
+	pthread_mutex_unlock(&mu);
+	if (!pid)
+		return;
+	long opts = PTRACE_O_TRACESECCOMP | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE |
+		    PTRACE_O_TRACEEXEC | PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL;
+	int err = ptrace(PTRACE_SEIZE, pid, 0, (void *)opts) < 0 ? -errno : 0;
+	if (!err) {
+		thr_get(pid);
+		seized_once = true;
+	}
+	pthread_mutex_lock(&mu);
+	seize_pid = 0;
+	seize_err = err;
+	seize_done = true;
+	pthread_cond_broadcast(&cv);
+	pthread_mutex_unlock(&mu);
+}
+
+static void reap(void)
+{
+	for (;;) {
+		int status;
+		pid_t tid = waitpid(-1, &status, __WALL | __WNOTHREAD | WNOHANG);
+		if (tid > 0) {
+			if (WIFSTOPPED(status))
+				on_stop(tid, status);
+			else if (WIFEXITED(status) || WIFSIGNALED(status))
+				thr_gone(tid);
+			continue;
+		}
+		if (tid < 0 && errno == ECHILD && seized_once && !done_said) {
+			/* Nobody left to trace: what we still hold can never be answered. */
+			for (size_t b = 0; b < NBUCKET; b++)
+				while (threads[b])
+					thr_gone(threads[b]->tid);
+			done_said = true;
+			uint64_t one = 1;
+			(void)!write(donefd, &one, sizeof one);
+		}
+		return;
+	}
+}
+
+static void *tracer_main(void *arg)
+{
+	(void)arg;
+	tracer_tid = (pid_t)syscall(SYS_gettid);
+	sigset_t chld;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	int sfd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
+	struct pollfd p[2] = { { sfd, POLLIN, 0 }, { evfd, POLLIN, 0 } };
+	for (;;) {
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			break;
+		struct signalfd_siginfo si;
+		while (read(sfd, &si, sizeof si) == sizeof si)
+			;
+		uint64_t n;
+		if (read(evfd, &n, sizeof n) == sizeof n) {
+			take_request();
+			take_answers();
+		}
+		reap();
+	}
+	log_msg("the ptrace backend's thread failed: %s", strerror(errno));
+	return NULL;
+}
+
+static void wake(void)
+{
+	uint64_t one = 1;
+	(void)!write(evfd, &one, sizeof one);
+}
+
+void tracer_answer(struct call *c, struct verdict v)
+{
+	if ((pid_t)syscall(SYS_gettid) == tracer_tid) {
+		struct thr *t = *slot(c->pid);
+		if (t && t->c == c)
+			apply(t, v);
+		else
+			drop_call(c, &v);
+		return;
+	}
+	struct answer *a = malloc(sizeof *a);
+	if (!a) {
+		/* Never leave a caller stopped: the tracer passes it (its answer is lost). */
+		log_msg("out of memory: a traced call is passed to the kernel");
+		if (v.kind == V_ADDFD)
+			close(v.fd);
+		v = verdict_continue();
+		a = NULL;
+	}
+	static struct answer spare;   /* only when malloc failed; used once at a time */
+	if (!a)
+		a = &spare;
+	*a = (struct answer){ c, v, NULL };
+	pthread_mutex_lock(&mu);
+	a->next = queue;
+	queue = a;
+	pthread_mutex_unlock(&mu);
+	wake();
+}
+
+int tracer_attach(pid_t pid)
+{
+	if (evfd < 0) {
+		evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		donefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (evfd < 0 || donefd < 0)
+			return -errno;
+		/* Tracee stops arrive as SIGCHLD: only the tracer's signalfd may take it. */
+		sigset_t all, chld, old;
+		sigemptyset(&chld);
+		sigaddset(&chld, SIGCHLD);
+		pthread_sigmask(SIG_BLOCK, &chld, NULL);
+		sigfillset(&all);
+		pthread_sigmask(SIG_BLOCK, &all, &old);
+		pthread_t th;
+		int err = pthread_create(&th, NULL, tracer_main, NULL);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (err)
+			return -err;
+		pthread_detach(th);
+	}
+	pthread_mutex_lock(&mu);
+	seize_pid = pid;
+	seize_done = false;
+	pthread_mutex_unlock(&mu);
+	wake();
+	pthread_mutex_lock(&mu);
+	while (!seize_done)
+		pthread_cond_wait(&cv, &mu);
+	int err = seize_err;
+	pthread_mutex_unlock(&mu);
+	if (!err)
+		tracer_active = true;
+	return err;
+}
+
+int tracer_done_fd(void)
+{
+	return donefd;
+}
