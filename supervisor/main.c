@@ -243,7 +243,10 @@ static int choose_tracing(const struct options *o, struct shim_msg *m, pid_t pid
 			log_err(err, "cannot trace the program (the ptrace backend needs PTRACE_SEIZE of it)");
 			go = SHIM_GO_ABORT, code = EXIT_FAILURE_COLLRUN;
 		} else {
-			replica_disabled = true;   /* giving back a replica's original needs ADDFD */
+			/* Giving a replica's original back needs ADDFD's SETFD: directories are
+			 * opened from the file system. Folders of dead supervisors still go. */
+			replica_disabled = true;
+			replicas_remove_stale();
 		}
 	}
 	while (send(sock, &go, sizeof go, MSG_NOSIGNAL) < 0 && errno == EINTR)

@@ -12,7 +12,14 @@
  *             lowest free one, as ADDFD gives; at the exit stop its registers are put back
  *             with the result. If that open fails (a caller with other credentials or
  *             namespaces may not look into our /proc) the original call is restarted and
- *             passed, so the kernel answers it exactly as natively. */
+ *             passed, so the kernel answers it exactly as natively.
+ * A call a worker must finish (a fill) does not keep its caller in a ptrace stop, where
+ * no signal but SIGKILL reaches it: the call becomes pause(), an interruptible sleep like
+ * the blocking call it stands for. The worker's answer interrupts it (PTRACE_INTERRUPT)
+ * and is given at pause's exit stop: a value in place, or a replay of the original call
+ * that is then answered at its seccomp stop. A signal that wakes it first is delivered
+ * with the call marked -ERESTARTNOINTR: a fatal one ends the process as natively, a
+ * handled one runs and the call is made again, as the kernel restarts a call cut short. */
 #include "tracer.h"
 #include "arch.h"
 #include "log.h"
@@ -40,18 +47,22 @@ bool tracer_active;
 
 enum tstate {
 	TS_RUNNING,      /* not stopped in a call we hold */
-	TS_CALL,         /* stopped in a trapped call; the loop or a worker has it */
+	TS_CALL,         /* stopped in a trapped call; the loop thread runs its handler */
+	TS_PAUSED,       /* its call is with a worker; it sleeps in pause() meanwhile */
+	TS_REPLAY,       /* the original call was restarted: answer it with v when it traps */
 	TS_EXIT_AUDIT,   /* passed, resumed to the exit stop to read the result */
 	TS_EXIT_INJECT,  /* running our openat in the call's place */
-	TS_PASS_NEXT,    /* restarted after a failed injection: pass it when it traps again */
 };
 
 struct thr {
 	pid_t tid;
 	enum tstate st;
-	struct call *c;                 /* TS_CALL, TS_EXIT_*, TS_PASS_NEXT */
-	struct verdict v;               /* TS_EXIT_INJECT: the ADDFD (v.fd is ours) */
-	struct user_regs_struct saved;  /* TS_EXIT_INJECT: the caller's registers */
+	struct call *c;                 /* the call we hold (TS_CALL .. TS_EXIT_INJECT) */
+	bool with_worker;               /* c is a worker's until it answers (TS_PAUSED) */
+	bool answered;                  /* TS_PAUSED: the worker's verdict is in v */
+	struct verdict v;               /* TS_PAUSED, TS_REPLAY: the verdict; TS_EXIT_INJECT:
+					   the ADDFD (v.fd is ours) */
+	struct user_regs_struct saved;  /* the caller's registers at its seccomp stop */
 	struct thr *next;
 };
 
@@ -111,8 +122,10 @@ static void thr_gone(pid_t tid)
 	struct thr **p = slot(tid), *t = *p;
 	if (!t)
 		return;
-	if (t->c)
-		drop_call(t->c, t->st == TS_EXIT_INJECT ? &t->v : NULL);
+	/* A call a worker still holds is dropped when its answer finds nobody. */
+	bool ours_v = t->st == TS_EXIT_INJECT || t->st == TS_REPLAY || t->answered;
+	if (t->c && !(t->with_worker && !t->answered))
+		drop_call(t->c, ours_v ? &t->v : NULL);
 	*p = t->next;
 	free(t);
 	nthreads--;
@@ -121,7 +134,8 @@ static void thr_gone(pid_t tid)
 /* Resume a stopped thread: to its syscall-exit stop if we wait for one there. */
 static void resume(struct thr *t, int sig)
 {
-	int req = t && (t->st == TS_EXIT_AUDIT || t->st == TS_EXIT_INJECT) ? PTRACE_SYSCALL : PTRACE_CONT;
+	int req = t->st == TS_PAUSED || t->st == TS_EXIT_AUDIT || t->st == TS_EXIT_INJECT ? PTRACE_SYSCALL
+											  : PTRACE_CONT;
 	if (ptrace(req, t->tid, 0, (void *)(long)sig) < 0 && errno != ESRCH)
 		log_trace(1, "[%d] cannot resume: %s", (int)t->tid, strerror(errno));
 }
@@ -142,6 +156,7 @@ static void settle(struct thr *t, struct verdict v, bool known, int64_t result, 
 {
 	struct call *c = t->c;
 	t->c = NULL;
+	t->with_worker = t->answered = false;
 	t->st = TS_RUNNING;
 	if (log_verbosity && c->desc && !c->foreign)
 		call_trace(c, &v, gave_fd);
@@ -163,10 +178,7 @@ static int inject(struct thr *t, const struct verdict *v)
 		return -errno;
 	fl &= O_ACCMODE | O_APPEND | O_NONBLOCK | O_NOATIME | O_PATH | O_DIRECT | O_DSYNC | O_SYNC;
 	fl |= (int)(v->fd_flags & O_CLOEXEC);
-	struct user_regs_struct r;
-	if (ptrace(PTRACE_GETREGS, t->tid, 0, &r) < 0)
-		return -errno;
-	t->saved = r;
+	struct user_regs_struct r = t->saved;
 	uint64_t addr = (REG_SP(r) - STACK_RED_ZONE - sizeof path) & ~(uint64_t)15;
 	struct iovec local = { path, (size_t)n + 1 }, remote = { (void *)addr, (size_t)n + 1 };
 	if (process_vm_writev(t->tid, &local, 1, &remote, 1, 0) != n + 1)
@@ -198,12 +210,10 @@ static void apply(struct thr *t, struct verdict v)
 		v = verdict_continue();
 	}
 	if (v.kind == V_RETURN) {
-		struct user_regs_struct r;
-		if (ptrace(PTRACE_GETREGS, t->tid, 0, &r) == 0) {
-			REG_NR(r) = (uint64_t)-1;
-			REG_RET(r) = (uint64_t)v.val;
-			ptrace(PTRACE_SETREGS, t->tid, 0, &r);
-		}
+		struct user_regs_struct r = t->saved;
+		REG_NR(r) = (uint64_t)-1;
+		REG_RET(r) = (uint64_t)v.val;
+		ptrace(PTRACE_SETREGS, t->tid, 0, &r);
 		settle(t, v, true, v.val, false);
 		resume(t, 0);
 		return;
@@ -224,6 +234,34 @@ static int still_valid(const struct call *c)
 	return 1;   /* the caller is stopped until we resume it; a SIGKILL is seen as its exit */
 }
 
+/* A deferred call: sleep in pause() until the worker answers (see the top). */
+static void park(struct thr *t)
+{
+	struct user_regs_struct r = t->saved;
+	REG_NR(r) = SYS_pause;
+	t->with_worker = true;
+	t->answered = false;
+	t->st = TS_PAUSED;
+	if (ptrace(PTRACE_SETREGS, t->tid, 0, &r) < 0) {
+		/* Cannot sleep it: it waits stopped instead (only SIGKILL reaches it then). */
+		t->st = TS_CALL;
+		return;
+	}
+	resume(t, 0);
+}
+
+/* Make the thread run its original call again (the syscall instruction once more). */
+static void replay(struct thr *t, struct verdict v)
+{
+	struct user_regs_struct r = t->saved;
+	REG_IP(r) -= SYSCALL_INSN_LEN;
+	REG_RET(r) = REG_NR(r);
+	ptrace(PTRACE_SETREGS, t->tid, 0, &r);
+	t->v = v;
+	t->st = TS_REPLAY;
+	resume(t, 0);
+}
+
 static void on_seccomp(struct thr *t)
 {
 	struct __ptrace_syscall_info info;
@@ -232,16 +270,17 @@ static void on_seccomp(struct thr *t)
 		resume(t, 0);
 		return;
 	}
-	if (t->st == TS_PASS_NEXT) {
-		/* The restart of a call whose descriptor could not be given: the kernel's now. */
-		struct verdict v = verdict_continue();
-		t->c->outcome = OUT_PASS;
+	if (t->st == TS_REPLAY) {
+		/* The original call again, its answer known: give it now. */
 		t->st = TS_CALL;
-		apply(t, v);
+		ptrace(PTRACE_GETREGS, t->tid, 0, &t->saved);
+		apply(t, t->v);
 		return;
 	}
 	struct call *c = call_new(&node);
-	if (!c) {
+	if (!c || ptrace(PTRACE_GETREGS, t->tid, 0, &t->saved) < 0) {
+		if (c)
+			call_release(c);
 		resume(t, 0);
 		return;
 	}
@@ -253,16 +292,52 @@ static void on_seccomp(struct thr *t)
 	c->still_valid = still_valid;
 	t->c = c;
 	t->st = TS_CALL;
+	t->with_worker = t->answered = false;
 	struct verdict v = call_dispatch(c);
 	if (v.kind == V_DEFER) {
+		park(t);
 		pool_submit(&node, c);   /* a worker calls call_finish, which queues the answer */
 		return;
 	}
 	call_finish(c, v);   /* counts, then tracer_answer: applied at once on this thread */
 }
 
+/* pause() of a parked call has returned: the worker answered (we interrupted it), or a
+ * signal came first. */
+static void on_pause_exit(struct thr *t)
+{
+	if (!t->answered) {
+		/* Deliver the signal as for a call cut short: -ERESTARTNOINTR makes the kernel
+		 * run the call again after a handler, or at once if none runs; a fatal signal
+		 * ends the process. The worker's answer, when it comes, finds nobody. */
+		struct user_regs_struct r = t->saved;
+		REG_RET(r) = (uint64_t)-513;   /* -ERESTARTNOINTR */
+		ptrace(PTRACE_SETREGS, t->tid, 0, &r);
+		t->c = NULL;   /* still the worker's */
+		t->with_worker = false;
+		t->st = TS_RUNNING;
+		resume(t, 0);
+		return;
+	}
+	struct verdict v = t->v;
+	t->with_worker = t->answered = false;
+	if (v.kind == V_RETURN) {
+		struct user_regs_struct r = t->saved;
+		REG_RET(r) = (uint64_t)v.val;
+		ptrace(PTRACE_SETREGS, t->tid, 0, &r);
+		settle(t, v, true, v.val, false);
+		resume(t, 0);
+		return;
+	}
+	replay(t, v);   /* a descriptor to give, or the kernel's to run: at its next stop */
+}
+
 static void on_exit_stop(struct thr *t)
 {
+	if (t->st == TS_PAUSED) {
+		on_pause_exit(t);
+		return;
+	}
 	struct user_regs_struct r;
 	if (ptrace(PTRACE_GETREGS, t->tid, 0, &r) < 0) {
 		resume(t, 0);
@@ -271,8 +346,7 @@ static void on_exit_stop(struct thr *t)
 	int64_t res = (int64_t)REG_RET(r);
 	if (t->st == TS_EXIT_AUDIT) {
 		struct verdict v = t->v;
-		t->st = TS_RUNNING;   /* resume with PTRACE_CONT from here on */
-		settle(t, v, true, res, false);
+		settle(t, v, true, res, false);   /* back to TS_RUNNING: resumed with PTRACE_CONT */
 		resume(t, 0);
 		return;
 	}
@@ -286,7 +360,6 @@ static void on_exit_stop(struct thr *t)
 	if (res >= 0) {
 		REG_RET(back) = (uint64_t)res;
 		ptrace(PTRACE_SETREGS, t->tid, 0, &back);
-		t->st = TS_RUNNING;
 		settle(t, verdict_return(res), true, res, true);
 		resume(t, 0);
 		return;
@@ -294,11 +367,8 @@ static void on_exit_stop(struct thr *t)
 	/* Restart the original call; it traps again and is passed then. */
 	log_trace(1, "[%d] %s: our descriptor could not be opened by the caller (%s); passed to the kernel",
 		  (int)t->tid, t->c->path[0] ? t->c->path : t->c->raw, strerror((int)-res));
-	REG_IP(back) -= SYSCALL_INSN_LEN;
-	REG_RET(back) = REG_NR(back);
-	ptrace(PTRACE_SETREGS, t->tid, 0, &back);
-	t->st = TS_PASS_NEXT;
-	resume(t, 0);
+	t->c->outcome = OUT_PASS;
+	replay(t, verdict_continue());
 }
 
 static void on_stop(pid_t tid, int status)
@@ -326,7 +396,10 @@ static void on_stop(pid_t tid, int status)
 		if ((pid_t)old != tid && old) {
 			struct thr *o = *slot((pid_t)old);
 			if (o && o->st != TS_RUNNING) {
-				t->st = o->st, t->c = o->c, t->v = o->v, t->saved = o->saved;
+				struct thr keep = *o;
+				keep.tid = t->tid;
+				keep.next = t->next;
+				*t = keep;
 				o->c = NULL;
 			}
 			thr_gone((pid_t)old);
@@ -357,10 +430,17 @@ static void take_answers(void)
 	for (struct answer *next; rev; rev = next) {
 		next = rev->next;
 		struct thr *t = *slot(rev->c->pid);
-		if (t && t->c == rev->c && t->st == TS_CALL)
-			apply(t, rev->v);
-		else
-			drop_call(rev->c, &rev->v);   /* the caller died meanwhile */
+		if (t && t->c == rev->c && t->st == TS_PAUSED && !t->answered) {
+			/* Wake it from pause(): the answer is given at pause's exit stop. */
+			t->v = rev->v;
+			t->answered = true;
+			ptrace(PTRACE_INTERRUPT, t->tid, 0, 0);
+		} else if (t && t->c == rev->c && t->st == TS_CALL) {
+			t->with_worker = false;
+			apply(t, rev->v);   /* it could not be put to sleep: still stopped */
+		} else {
+			drop_call(rev->c, &rev->v);   /* the caller died or was cut short meanwhile */
+		}
 		free(rev);
 	}
 }

@@ -66,7 +66,9 @@ fs_reset "$M"
 "$COLLRUN" --cache="$M" --no-share -- "$PY" -c "import os; [os.listdir('$M/pkg') for _ in range(5)]" </dev/null >/dev/null 2>&1
 five=$(fs_counts "$M")
 bad=; for k in opendir readdir releasedir; do [ "$(fs_field "$one" $k)" = "$(fs_field "$five" $k)" ] || bad="$bad $k"; done
-if [ -z "$bad" ]; then pass second-listing-free; else fail second-listing-free "1 listing: $one; 5 listings: $five"; fi
+if [ "${COLLRUN_BACKEND:-}" = ptrace ]; then
+  echo "SKIP: integration/dir_listing/second-listing-free: the ptrace backend opens directories from the file system (replica directories need SECCOMP_ADDFD_FLAG_SETFD; collrun(1), BACKENDS)"
+elif [ -z "$bad" ]; then pass second-listing-free; else fail second-listing-free "1 listing: $one; 5 listings: $five"; fi
 
 left=$(ls -A "$RD" | grep '^replicas-')
 [ -z "$left" ] && pass clean || fail clean "left in $RD: $left"
