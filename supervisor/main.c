@@ -239,7 +239,10 @@ static int choose_tracing(const struct options *o, struct shim_msg *m, pid_t pid
 			log_msg("a seccomp listener is already installed for this process tree (another supervisor "
 				"or a container runtime): using the ptrace backend");
 		int err = tracer_attach(pid);
-		if (err) {
+		if (err == -EPERM && nested_under_collrun()) {
+			/* Already traced: by an outer collrun's ptrace backend, which serves it. */
+			go = SHIM_GO_NESTED;
+		} else if (err) {
 			log_err(err, "cannot trace the program (the ptrace backend needs PTRACE_SEIZE of it)");
 			go = SHIM_GO_ABORT, code = EXIT_FAILURE_COLLRUN;
 		} else {

@@ -330,11 +330,13 @@ if ! job_lines 1; then fail process-structure "program never reported"; else
   [ "$got" = "$want" ] && pass process-structure || fail process-structure "got $got; want $want"
   # a terminal's ^Z stops the foreground group (collrun and the program), fg continues it;
   # the keeper, outside the group, is not stopped
+  # (a stopped process under the ptrace backend is in a ptrace stop: state t, not T)
   PG=$(field "$CPID" 3)
+  stopped() { case $(field "$1" 1) in T) true ;; t) [ "${COLLRUN_BACKEND:-}" = ptrace ] ;; *) false ;; esac; }
   kill -TSTP -- "-$PG"
-  if wait_for eval '[ "$(field "${JP[prog]}" 1)" = T ] && [ "$(field "$CPID" 1)" = T ]' && [ "$(field "$K" 1)" != T ]; then
+  if wait_for eval 'stopped "${JP[prog]}" && [ "$(field "$CPID" 1)" = T ]' && [ "$(field "$K" 1)" != T ]; then
     kill -CONT -- "-$PG"
-    if wait_for eval '[ "$(field "${JP[prog]}" 1)" != T ] && [ "$(field "$CPID" 1)" != T ]'; then pass job-control-stop-continue
+    if wait_for eval '! stopped "${JP[prog]}" && [ "$(field "$CPID" 1)" != T ]'; then pass job-control-stop-continue
     else fail job-control-stop-continue "not continued: program $(field "${JP[prog]}" 1), collrun $(field "$CPID" 1)"; fi
   else
     fail job-control-stop-continue "after SIGTSTP to the group: program $(field "${JP[prog]}" 1), collrun $(field "$CPID" 1), keeper $(field "$K" 1) (want T T and keeper not T)"
@@ -416,6 +418,35 @@ cat "$1/data/file" >"$1/out"
 echo "read $$" >&3
 read x <"$1/ctl/end"
 SHEOF
+if [ "${COLLRUN_BACKEND:-}" = ptrace ]; then
+# Under the ptrace backend there is no background copy (a tracer cannot hand its tracees
+# on): like strace -f, collrun itself serves the processes that outlive the program and
+# exits when the last of them has, with the program's status.
+rm -f "$S/jfifo"; mkfifo "$S/jfifo"; exec 3<>"$S/jfifo"; JP=()
+( "$COLLRUN" -v --data=memfd -c "$G/data" -- sh -c 'sh "$1/bg.sh" "$1" "$2" & echo "prog $$" >&3; exit 3' sh "$G" "$MARK" \
+    </dev/null >"$G/run.out" 2>"$G/run.err"; echo $? >"$G/run.rc" ) &
+RUNNER=$!
+if ! job_lines 2; then
+  fail ptrace-serves-past-program "the program or its background process never reported"
+else
+  wait_for vanished "${JP[prog]}"
+  if [ -s "$G/run.rc" ]; then fail ptrace-serves-past-program "collrun exited (status $(cat "$G/run.rc")) while a process of the job still ran"
+  else
+    exec 5<>"$G/ctl/go"; echo go >&5
+    if job_lines 1 && [ "$(cat "$G/out")" = "lingering-$MARK" ]; then
+      exec 6<>"$G/ctl/end"; echo end >&6
+      wait "$RUNNER"
+      if [ "$(cat "$G/run.rc")" = 3 ] && grep -q "openat $G/data/file -> fd " "$G/run.err"; then pass ptrace-serves-past-program
+      else fail ptrace-serves-past-program "collrun status $(cat "$G/run.rc") (want 3, the program's); trace: $(grep -F "$G/data/file" "$G/run.err" | tail -2)"; fi
+      exec 6<&-
+    else
+      fail ptrace-serves-past-program "the background process read '$(cat "$G/out" 2>/dev/null)'"
+    fi
+    exec 5<&-
+  fi
+fi
+kill -9 "${JP[@]}" 2>/dev/null; wait; exec 3<&-
+else
 rm -f "$S/jfifo"; mkfifo "$S/jfifo"; exec 3<>"$S/jfifo"; JP=()
 # --data=memfd: the copy hands out a descriptor of its own (local files are otherwise opened
 # by the kernel), so the trace shows it served the open
@@ -458,6 +489,8 @@ else
   fail linger-ends-with-job "no background copy reported: $(grep -v '\] ' "$G/run2.err" | head -3)"
 fi
 kill -9 "${JP[@]}" 2>/dev/null; exec 3<&-
+
+fi
 
 stray=$(pgrep -af -- "$MARK")
 [ -z "$stray" ] && pass no-leftover-after-signals || fail no-leftover-after-signals "still running: $(echo $stray | head -c 300)"
