@@ -12,6 +12,7 @@
 #include "backtrace.h"
 #include "bt_elf.h"
 #include <errno.h>
+#include <limits.h>
 #include <libunwind.h>
 #include <pthread.h>
 #include <signal.h>
@@ -125,7 +126,8 @@ static int load_maps(struct bt_proc *p, bool *changed)
 		return r;
 	size_t cap = 64, n = 0;
 	struct bt_map *m = malloc(cap * sizeof *m);
-	for (char *line = text, *nl; m && line < text + len; line = nl + 1) {
+	bool oom = !m;
+	for (char *line = text, *nl; !oom && line < text + len; line = nl + 1) {
 		nl = strchr(line, '\n');
 		if (!nl)
 			nl = text + len;
@@ -145,18 +147,18 @@ static int load_maps(struct bt_proc *p, bool *changed)
 			name[nl_ - 10] = '\0';
 		if (n == cap) {
 			struct bt_map *nm = realloc(m, (cap *= 2) * sizeof *m);
-			if (!nm)
+			if (!(oom = !nm))
+				m = nm;
+			else
 				break;
-			m = nm;
 		}
 		m[n] = (struct bt_map){ .start = start, .end = end, .off = off,
 					.dev = makedev(maj, min), .ino = ino, .path = strdup(name) };
-		if (!m[n].path)
-			break;
-		n++;
+		if (!(oom = !m[n].path))
+			n++;
 	}
 	free(text);
-	if (!m || (n && !m[n - 1].path)) {
+	if (oom) {
 		for (size_t i = 0; m && i < n; i++)
 			free(m[i].path);
 		free(m);
@@ -219,8 +221,14 @@ static struct bt_elf *map_elf(struct walk *w, struct bt_map *m)
 		m->tried = true;
 		if (strcmp(m->path, "[vdso]") == 0)
 			m->elf = vdso_elf(w, m);
-		else if (bt_elf_get(m->path, m->dev, m->ino, &m->elf) < 0)
-			m->elf = NULL;
+		else {
+			/* The path as the process sees it: through its root when ours is not
+			 * the same file (another mount namespace, a chroot). */
+			char alt[PATH_MAX + 32];
+			snprintf(alt, sizeof alt, "/proc/%d/root%s", (int)w->p->pid, m->path);
+			if (bt_elf_get(m->path, alt, m->dev, m->ino, &m->elf) < 0)
+				m->elf = NULL;
+		}
 		if (m->elf)
 			m->bias = bt_elf_bias(m->elf, m->start, m->off);
 	}
@@ -311,17 +319,11 @@ static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val, int
 	if (write)
 		return -UNW_EINVAL;         /* a walk only reads */
 	if (addr >= SYNTH_BASE) {
-		if (!w->synth || addr - SYNTH_BASE > w->synth_bytes ||
-		    w->synth_bytes - (addr - SYNTH_BASE) < sizeof *val) {
-			/* the table's last 4-byte field: the word straddles its end */
-			if (w->synth && addr - SYNTH_BASE + 4 <= w->synth_bytes) {
-				*val = 0;
-				memcpy(val, (const uint8_t *)w->synth + (addr - SYNTH_BASE), 4);
-				return 0;
-			}
+		/* libunwind reads aligned words; the table is whole 8-byte entries. */
+		uint64_t at = addr - SYNTH_BASE;
+		if (!w->synth || at > w->synth_bytes || w->synth_bytes - at < sizeof *val)
 			return -UNW_EINVAL;
-		}
-		memcpy(val, (const uint8_t *)w->synth + (addr - SYNTH_BASE), sizeof *val);
+		memcpy(val, (const uint8_t *)w->synth + at, sizeof *val);
 		return 0;
 	}
 	struct bt_map *m = find_map(w->p, addr);

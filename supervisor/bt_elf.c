@@ -14,7 +14,6 @@
 
 static struct bt_elf *cache;
 
-/* A failed object stays in the list with img NULL, so it is not retried at every frame. */
 static bool in_image(const struct bt_elf *e, uint64_t off, uint64_t n)
 {
 	return off <= e->len && n <= e->len - off;
@@ -254,12 +253,11 @@ static void find_hdr_table(struct bt_elf *e)
 		if (h[0] != 1 || h[3] != 0x3b || h[2] == DW_EH_PE_omit)
 			return;
 		size_t eplen = (h[1] & 0x0f) == 0x03 || (h[1] & 0x0f) == 0x0b ? 4 : 8;
-		uint64_t count, dummy;
+		uint64_t count;
 		size_t l;
 		if (!read_encoded(h + 4 + eplen, e->img + e->len, h[2] & 0x0f, 0, &count, &l) ||
 		    !in_image(e, ph->p_offset + 4 + eplen + l, count * 8))
 			return;
-		(void)dummy;
 		e->table_base = ph->p_vaddr;
 		e->table_vaddr = ph->p_vaddr + 4 + eplen + l;
 		e->nfde = count;
@@ -351,17 +349,20 @@ static int load(const char *path, ino_t ino, struct bt_elf *e)
 	return r;
 }
 
-int bt_elf_get(const char *path, dev_t dev, ino_t ino, struct bt_elf **out)
+int bt_elf_get(const char *path, const char *alt, dev_t dev, ino_t ino, struct bt_elf **out)
 {
 	for (struct bt_elf *e = cache; e; e = e->next)
 		if (e->dev == dev && e->ino == ino) {
 			*out = e;
 			return e->img ? 0 : -ENOEXEC;
 		}
+	/* A failed object stays in the list with img NULL, so it is not retried at every frame. */
 	struct bt_elf *e = calloc(1, sizeof *e);
 	if (!e)
 		return -ENOMEM;
 	int r = load(path, ino, e);
+	if (alt && (r == -ENOENT || r == -ESTALE || r == -EACCES))
+		r = load(alt, ino, e);
 	if (r == -ENOMEM) {
 		free(e);
 		return r;

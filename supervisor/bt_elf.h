@@ -36,11 +36,13 @@ struct bt_elf {
 };
 
 /* The cached object for the file at path whose inode number is ino (as /proc/PID/maps
- * shows it; the file opened must have it, or it is not what the process mapped). dev is
- * only the cache key: on overlayfs maps shows the lower layer's device. 0 and *out, or
- * -ENOENT/-EACCES (open), -ESTALE (another inode), -ENOEXEC (not a 64-bit ELF), -ENOMEM.
- * A failure is remembered too, so a bad object costs one open per job. */
-int bt_elf_get(const char *path, dev_t dev, ino_t ino, struct bt_elf **out);
+ * shows it; the file opened must have it, or it is not what the process mapped). alt (may
+ * be NULL) is tried when path cannot be opened or is another inode: the same path through
+ * the process's /proc/PID/root. dev is only the cache key: on overlayfs maps shows the
+ * lower layer's device, stat the overlay's. 0 and *out, or -ENOENT/-EACCES (open),
+ * -ESTALE (another inode), -ENOEXEC (not a 64-bit ELF), -ENOMEM. A failure is remembered
+ * too, so a bad object costs one open per job (*out is then set, with img NULL). */
+int bt_elf_get(const char *path, const char *alt, dev_t dev, ino_t ino, struct bt_elf **out);
 /* An object parsed from bytes copied out of a process (the vdso). Owns buf (malloc'ed).
  * Not cached: the caller frees it with bt_elf_free. 0 or -ENOEXEC/-ENOMEM. */
 int bt_elf_from_memory(uint8_t *buf, size_t len, struct bt_elf **out);
