@@ -8,6 +8,10 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <time.h>
 #include "backtrace.h"
 #include "bt_harness.h"
@@ -160,6 +164,55 @@ Test(backtrace, a_stack_that_cannot_be_walked_ends_the_list_without_an_error)
 	cr_assert_geq(b.n, 1);
 	cr_assert_str_eq(b.f[0].fn, "on_bare_stack");
 	cr_assert_eq(find_fn(&b, "main", 0), -1, "main lies beyond a stack that cannot be walked");
+	bt_clear();
+}
+
+/* In the child: a mount namespace of its own with a tmpfs on dir, and the static probe
+ * copied there, so that file exists only in the child's namespace. */
+static void private_copy(void *arg)
+{
+	char **v = arg;                     /* { dir, source, destination } */
+	static char buf[1 << 16];
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("tmpfs", v[0], "tmpfs", 0, NULL) < 0)
+		_exit(125);
+	int in = open(v[1], O_RDONLY), out = open(v[2], O_WRONLY | O_CREAT | O_EXCL, 0755);
+	ssize_t n;
+	while (in >= 0 && out >= 0 && (n = read(in, buf, sizeof buf)) > 0)
+		if (write(out, buf, n) != n)
+			_exit(125);
+	if (in < 0 || out < 0 || close(out) < 0)
+		_exit(125);
+	close(in);
+}
+
+Test(backtrace, an_object_only_in_the_process_mount_namespace_is_read_through_its_root)
+{
+	/* Our open of the path maps shows finds nothing (the tmpfs is not mounted in our
+	 * namespace): the object is opened through /proc/PID/root instead. */
+	if (geteuid() != 0)
+		cr_skip_test("mount namespaces need root here");
+	char exe[PATH_MAX], *dir, *dst;
+	helper_path("bt_chain_static", exe, sizeof exe);
+	cr_assert_gt(asprintf(&dir, "%s.ns%d", exe, (int)getpid()), 0);
+	cr_assert_gt(asprintf(&dst, "%s/bt_chain_static", dir), 0);
+	cr_assert(mkdir(dir, 0755) == 0 || errno == EEXIST);
+	char *v[] = { dir, exe, dst };
+	char *argv[] = { dst, "/nonexistent-bt-chain-probe", NULL };
+	pid_t pid = bt_spawn_at_open_with(private_copy, v, argv, argv[1]);
+	struct bt b = { 0 };
+	int r = pid > 0 ? bt_collect(pid, &b) : -1;
+	show("bt_chain_static in its own mount namespace", &b);
+	if (pid > 0)
+		bt_kill(pid);
+	rmdir(dir);
+	cr_assert_gt(pid, 0, "the probe never reached its openat");
+	cr_assert_eq(access(dst, F_OK), -1, "the copy must not be visible here");
+	cr_assert_eq(r, 0);
+	int i = find_fn(&b, "inner", 0), mn = find_fn(&b, "main", i + 1);
+	cr_assert(i > 0 && mn == i + 3, "inner at %d, main at %d", i, mn);
+	free(dir);
+	free(dst);
 	bt_clear();
 }
 

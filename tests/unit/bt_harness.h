@@ -14,8 +14,10 @@
 #include <unistd.h>
 
 /* Start argv under ptrace and leave it stopped at the seccomp stop of openat(want): its pid,
- * or -1 when it exited (or the stop never came). */
-static inline pid_t bt_spawn_at_open(char *const argv[], const char *want)
+ * or -1 when it exited (or the stop never came). prep (NULL: none) runs in the child before
+ * the exec, e.g. to enter another mount namespace; it _exit()s on failure. */
+static inline pid_t bt_spawn_at_open_with(void (*prep)(void *), void *arg, char *const argv[],
+					  const char *want)
 {
 	pid_t pid = fork();
 	if (pid < 0)
@@ -25,6 +27,8 @@ static inline pid_t bt_spawn_at_open(char *const argv[], const char *want)
 		if (!f || seccomp_rule_add(f, SCMP_ACT_TRACE(0), SCMP_SYS(openat), 0) < 0 ||
 		    ptrace(PTRACE_TRACEME, 0, 0, 0) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 			_exit(126);
+		if (prep)
+			prep(arg);
 		raise(SIGSTOP);             /* the parent sets PTRACE_O_TRACESECCOMP now */
 		if (seccomp_load(f) < 0)
 			_exit(126);
@@ -60,6 +64,11 @@ fail:
 	kill(pid, SIGKILL);
 	waitpid(pid, &st, 0);
 	return -1;
+}
+
+static inline pid_t bt_spawn_at_open(char *const argv[], const char *want)
+{
+	return bt_spawn_at_open_with(NULL, NULL, argv, want);
 }
 
 static inline void bt_kill(pid_t pid)
