@@ -14,12 +14,15 @@ endif
 # (Debian's MPICH speaks PMI to srun's mpi/pmi2 plugin itself; libpmi2-0 is not needed).
 DEB_PKGS  := gcc make pkg-config libseccomp-dev libcriterion-dev busybox-static \
              python3 python3-numpy python3-dev perl git strace hyperfine fuse3 libfuse3-dev \
-             mpich gnuplot-nox slurmctld slurmd slurm-client munge
+             mpich gnuplot-nox slurmctld slurmd slurm-client munge libunwind-dev
 
 CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -DCOLLRUN_VERSION='"$(VERSION)"' \
              -I. -Isupervisor -Ipolicy -Itracee-shim -DCOLLRUN_DATADIR='"$(PREFIX)/share/collrun"' 
-LDLIBS    := -lseccomp
+# libunwind's remote unwinder (supervisor/backtrace.c, --audit --backtrace); _UPT
+# (libunwind-ptrace) only for bench/backtrace's comparison.
+UNWIND_LIBS := -lunwind-generic -lunwind
+LDLIBS    := -lseccomp $(UNWIND_LIBS)
 ifeq ($(SANITIZE),1)
 CFLAGS    += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS   += -fsanitize=address,undefined
@@ -85,6 +88,22 @@ $(BUILD)/tests/diff/probe-static: tests/diff/probe.c
 	@mkdir -p $(dir $@)
 	gcc $(PROBE_CFLAGS) -static -o $@ $<
 
+# backtrace_test's probe: open() called through outer -> middle -> inner, dynamic and static
+# (a static binary has no .eh_frame_hdr). Never sanitized, like the probe.
+BT_HELPERS := $(BUILD)/tests/helpers/bt_chain $(BUILD)/tests/helpers/bt_chain_static
+$(BUILD)/tests/helpers/bt_chain: tests/integration/helpers/bt_chain.c
+	@mkdir -p $(dir $@)
+	gcc $(PROBE_CFLAGS) -o $@ $<
+$(BUILD)/tests/helpers/bt_chain_static: tests/integration/helpers/bt_chain.c
+	@mkdir -p $(dir $@)
+	gcc $(PROBE_CFLAGS) -static -o $@ $<
+$(BUILD)/tests/unit/backtrace_test: tests/unit/bt_harness.h | $(BT_HELPERS)
+
+# bt_collect against libunwind's own _UPT accessors (bench/run-backtrace.sh).
+$(BUILD)/bench/backtrace: bench/backtrace.c tests/unit/bt_harness.h $(BUILD)/libcollrun.a $(BT_HELPERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(BUILD)/libcollrun.a $(LDLIBS) -lunwind-ptrace
+
 # decide() benchmark links the policy library itself (pure C, no other objects).
 $(BUILD)/bench/decide: bench/decide.c $(POLICY_SRC) policy/policy.h
 	@mkdir -p $(dir $@)
@@ -94,7 +113,7 @@ $(BUILD)/bench/%: bench/%.c
 	@mkdir -p $(dir $@)
 	gcc -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -O2 -o $@ $<
 
-test-bins: $(BUILD)/collrun $(UNIT_BIN) $(PROBES)
+test-bins: $(BUILD)/collrun $(UNIT_BIN) $(PROBES) $(BT_HELPERS)
 
 # The session transport (supervisor/session/, issue 10) links libmpi, so it is built into its
 # own program, collrun-session, and never into collrun: a rank wrapper must not call MPI_Init

@@ -24,3 +24,6 @@ struct bt {
 int bt_collect(pid_t tid, struct bt *out);
 /* A process has exec'd or exited: forget what was cached for it. */
 void bt_forget(pid_t pid);
+/* Forget everything: every process and every cached object (tests, and a clean exit under
+ * a leak checker). */
+void bt_clear(void);
