@@ -6,6 +6,7 @@
  * A caller that dies while we work makes the ioctls fail with ENOENT; that is normal. */
 #include "notify.h"
 #include "arch.h"
+#include "audit.h"
 #include "handlers/common.h"
 #include "handlers/handlers.h"
 #include "log.h"
@@ -145,6 +146,10 @@ static void not_running(struct call *c)
 static void finish(struct call *c, struct verdict v)
 {
 	bool counted = c->desc && !c->foreign, gave_fd = false;
+	/* For --audit: what the caller gets, when we know it. A CONTINUE's result is the
+	 * kernel's, after we have answered: not known here (design.md §4.13). */
+	bool known = v.kind == V_RETURN;
+	int64_t result = v.val;
 	if (counted)
 		count(c, &v);
 	if (v.kind == V_ADDFD) {
@@ -154,6 +159,10 @@ static void finish(struct call *c, struct verdict v)
 		int r = ioctl(c->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add);
 		int err = errno;
 		close(v.fd);
+		/* The installed number is the call's result; a caller gone meanwhile (ENOENT) got
+		 * nothing we can name. */
+		known = r >= 0 || (err != ENOENT && err != EINPROGRESS);
+		result = r >= 0 ? r : -err;
 		if (r >= 0 && v.last_close_theirs) {
 			v = verdict_return(r);   /* installed; answered below, ours closed first */
 			gave_fd = true;
@@ -179,6 +188,8 @@ static void finish(struct call *c, struct verdict v)
 		send_resp(c->listener, c->id, 0, 0, SECCOMP_USER_NOTIF_FLAG_CONTINUE);
 	if (counted && log_verbosity)
 		trace(c, &v, gave_fd);
+	if (audit_on)
+		audit_call(c, &v, known, result, NULL);
 	/* Only now out of the running list: a lingering copy forked before this point answers
 	 * the call again (harmlessly: the kernel refuses a second answer). */
 	if (c->in_worker)
@@ -280,6 +291,7 @@ int notify_serve_one(int listener)
 	/* Field by field, not an initialiser: that would zero the path buffers on every call. */
 	c->next = NULL;
 	c->id = n->id;
+	c->t_recv = audit_now_ns();
 	c->pid = n->pid;
 	c->nr = n->data.nr;
 	c->sysno = n->data.nr;

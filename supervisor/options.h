@@ -28,6 +28,10 @@ struct options {
 	int nodes;                /* -n N: ranks (with a program) or virtual nodes (--start-session) */
 	const char *hosts;        /* --hosts h1,h2 */
 	const char *hostfile;     /* -f FILE */
+	bool audit;               /* --audit[=FILE] */
+	const char *audit_file;   /* NULL: standard error */
+	int audit_format;         /* enum audit_format: --audit-format=text|jsonl */
+	bool backtrace;           /* --backtrace: stacks on audit lines (needs --audit) */
 	char **argv;              /* PROGRAM ARGS..., NULL-terminated */
 };
 
