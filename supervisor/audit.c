@@ -20,6 +20,9 @@ bool audit_backtrace;
 static int audit_fd = -1;
 static int audit_fmt;
 static pthread_mutex_t audit_lock = PTHREAD_MUTEX_INITIALIZER;
+/* audit_capture_args(): the arguments of this thread's call about to be audited. */
+static __thread const struct call *captured_for;
+static __thread const char *captured;
 
 uint64_t audit_now_ns(void)
 {
@@ -65,6 +68,23 @@ static const char *disposition(const struct call *c, const struct verdict *v)
 	if (c->outcome == OUT_HIT)
 		return "hit";
 	return "filled";   /* looked up (or performed) on the file system for this call */
+}
+
+void audit_capture_args(const struct call *c, char *buf, size_t size)
+{
+	struct abuf b = { buf, 0, size, audit_fmt == AUDIT_JSONL };
+	audit_args(&b, c);
+	captured_for = b.len < size ? c : NULL;   /* too long: decoded again, at the audit */
+	if (captured_for)
+		buf[b.len] = '\0', captured = buf;
+}
+
+static void args(struct abuf *b, const struct call *c)
+{
+	if (captured_for == c)
+		ab_puts(b, captured);
+	else
+		audit_args(b, c);
 }
 
 static void result_text(struct abuf *b, bool known, int64_t r)
@@ -121,7 +141,7 @@ static void build(struct abuf *b, const struct call *c, const struct verdict *v,
 		struct tm tm;
 		localtime_r(&sec, &tm);
 		ab_printf(b, "%02d:%02d:%02d.%06ld %d %s(", tm.tm_hour, tm.tm_min, tm.tm_sec, usec, (int)c->pid, name);
-		audit_args(b, c);
+		args(b, c);
 		ab_putc(b, ')');
 		result_text(b, known, r);
 		ab_printf(b, " <%s %lluus>", disp, (unsigned long long)lat);
@@ -131,7 +151,7 @@ static void build(struct abuf *b, const struct call *c, const struct verdict *v,
 	}
 	ab_printf(b, "{\"ts\":%lld.%06ld,\"pid\":%d,\"syscall\":\"%s\",\"args\":[", (long long)sec, usec,
 		  (int)c->pid, name);
-	audit_args(b, c);
+	args(b, c);
 	ab_puts(b, "],\"path\":");
 	if (path)
 		ab_quote(b, path, strlen(path));
@@ -188,5 +208,6 @@ void audit_call(const struct call *c, const struct verdict *v, bool known, int64
 	write_all(b.p, b.len);
 	pthread_mutex_unlock(&audit_lock);
 	free(big);
+	captured_for = NULL;
 	errno = saved;
 }

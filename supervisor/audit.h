@@ -6,6 +6,7 @@
 #include "backtrace.h"
 #include "call.h"
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum audit_format { AUDIT_TEXT = 0, AUDIT_JSONL = 1 };
@@ -21,6 +22,11 @@ int audit_open(const char *file, int format);
  * !known: printed as "= ?". stack may be NULL. Thread-safe (workers answer too). */
 void audit_call(const struct call *c, const struct verdict *v, bool known, int64_t result, const struct bt *stack);
 void audit_close(void);
+/* Decode c's arguments now, while the caller still waits (pointers to its stack, such as
+ * openat2's struct open_how, are only valid until it runs on), for this thread's next
+ * audit_call(c). buf (size bytes) must live until then. A backend that audits at a
+ * syscall-exit stop, with the caller still stopped, need not call it. */
+void audit_capture_args(const struct call *c, char *buf, size_t size);
 
 /* CLOCK_MONOTONIC in ns: what struct call's t_recv holds. */
 uint64_t audit_now_ns(void);

@@ -150,6 +150,9 @@ static void finish(struct call *c, struct verdict v)
 	 * kernel's, after we have answered: not known here (design.md §4.13). */
 	bool known = v.kind == V_RETURN;
 	int64_t result = v.val;
+	char args[16384];
+	if (audit_on)
+		audit_capture_args(c, args, sizeof args);
 	if (counted)
 		count(c, &v);
 	if (v.kind == V_ADDFD) {

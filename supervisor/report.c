@@ -52,6 +52,14 @@ static const char *label(const struct rec *r, char *buf, size_t size)
 	return buf;
 }
 
+static int by_ts(const void *a, const void *b)
+{
+	const struct rec *x = a, *y = b;
+	if (x->ts != y->ts)
+		return x->ts < y->ts ? -1 : 1;
+	return x->file != y->file ? x->file - y->file : x->pid - y->pid;
+}
+
 /* ---- groups: records keyed by a string, counted and timed ---- */
 struct item {
 	char *key;             /* owned */
@@ -481,6 +489,8 @@ int report_main(int argc, char **argv)
 			return RPT_INPUT;
 		}
 	}
+	/* Lines are written as calls are answered: put them in the order they were made. */
+	qsort(rs.r, rs.n, sizeof *rs.r, by_ts);
 	size_t known = 0, enoent = 0;
 	uint64_t lat = 0;
 	double t0 = 0, t1 = 0;
