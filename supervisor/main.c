@@ -5,6 +5,7 @@
 #include "sesslink.h"
 #include "session_cli.h"
 #include "arch.h"
+#include "audit.h"
 #include "policy_setup.h"
 #include "job.h"
 #include "jobid.h"
@@ -15,6 +16,7 @@
 #include "notify.h"
 #include "options.h"
 #include "replica.h"
+#include "report.h"
 #include "share.h"
 #include "shim.h"
 #include "supervisor.h"
@@ -442,6 +444,9 @@ static void try_share(const struct options *o, struct share *sh, size_t nwritten
 
 int main(int argc, char **argv)
 {
+	/* A subcommand, not a program to run ("collrun -- report" runs one called report). */
+	if (argc >= 2 && strcmp(argv[1], "report") == 0)
+		return report_main(argc - 1, argv + 1);
 	__attribute__((cleanup(options_free))) struct options o;
 	int rc = options_parse(argc, argv, &o);
 	if (rc)
@@ -468,6 +473,11 @@ int main(int argc, char **argv)
 		if (err)
 			return log_err(err, "%s: cannot execute", path), EXIT_NOT_EXECUTABLE;
 	}
+	/* Before anything runs: a bad audit path is the user's to fix, said with its reason. */
+	if (o.audit && !(o.print_policy || o.explain) &&
+	    (err = audit_open(o.audit_file, o.audit_format)) < 0)
+		return log_err(err, "--audit=%s: cannot write the audit file", o.audit_file), EXIT_USAGE;
+	audit_backtrace = o.backtrace;
 	if ((err = job_discovery_init(&sup)) < 0)
 		return log_err(err, "cannot set up the supervisor"), EXIT_FAILURE_COLLRUN;
 	if ((err = policy_setup(&sup.policy, &o, o.argv[0] && !err ? path : NULL, msg, sizeof msg)) < 0) {
@@ -514,8 +524,12 @@ int main(int argc, char **argv)
 	size_t nwritten = note_inherited_writers(written, SHARE_MAX_WRITTEN);
 	note_uncached_program(path, note, sizeof note);
 	struct share sh = { .sock = -1, .rv = { .dirfd = -1 } };
-	if (!o.no_share && o.backend != SHIM_PTRACE)
+	/* --audit: this collrun answers its own program, so every call lands in its own audit
+	 * file (one per rank), not in that of whichever rank started the node supervisor. */
+	if (!o.no_share && !o.audit && o.backend != SHIM_PTRACE)
 		try_share(&o, &sh, nwritten);
+	else if (o.audit)
+		log_trace(1, "node sharing off: --audit (each rank writes its own audit)");
 	struct keeper k;
 	pid_t pid;
 	int pidfd;

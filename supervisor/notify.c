@@ -6,6 +6,7 @@
  * A caller that dies while we work makes the ioctls fail with ENOENT; that is normal. */
 #include "notify.h"
 #include "arch.h"
+#include "audit.h"
 #include "handlers/common.h"
 #include "handlers/handlers.h"
 #include "log.h"
@@ -146,15 +147,23 @@ static void not_running(struct call *c)
 void call_finish(struct call *c, struct verdict v)
 {
 	bool counted = c->desc && !c->foreign, gave_fd = false;
+	/* For --audit: what the caller gets, when we know it. A CONTINUE's result is the
+	 * kernel's, after we have answered: not known here (design.md §4.13). */
+	bool known = v.kind == V_RETURN;
+	int64_t result = v.val;
 	if (counted)
 		count(c, &v);
 	if (c->traced) {
-		/* ptrace: only the tracer thread may touch the stopped caller (tracer.c). */
+		/* ptrace: only the tracer thread may touch the stopped caller (tracer.c), and it
+		 * audits the call with its real result, the caller still stopped. */
 		if (c->in_worker)
 			not_running(c);
 		tracer_answer(c, v);
 		return;
 	}
+	char args[16384];
+	if (audit_on)
+		audit_capture_args(c, args, sizeof args);
 	if (v.kind == V_ADDFD) {
 		struct seccomp_notif_addfd add = { .id = c->id, .srcfd = v.fd, .newfd = 0,
 						   .newfd_flags = v.fd_flags,
@@ -162,6 +171,10 @@ void call_finish(struct call *c, struct verdict v)
 		int r = ioctl(c->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add);
 		int err = errno;
 		close(v.fd);
+		/* The installed number is the call's result; a caller gone meanwhile (ENOENT) got
+		 * nothing we can name. */
+		known = r >= 0 || (err != ENOENT && err != EINPROGRESS);
+		result = r >= 0 ? r : -err;
 		if (r >= 0 && v.last_close_theirs) {
 			v = verdict_return(r);   /* installed; answered below, ours closed first */
 			gave_fd = true;
@@ -187,6 +200,8 @@ void call_finish(struct call *c, struct verdict v)
 		send_resp(c->listener, c->id, 0, 0, SECCOMP_USER_NOTIF_FLAG_CONTINUE);
 	if (counted && log_verbosity)
 		call_trace(c, &v, gave_fd);
+	if (audit_on)
+		audit_call(c, &v, known, result, NULL);
 	/* Only now out of the running list: a lingering copy forked before this point answers
 	 * the call again (harmlessly: the kernel refuses a second answer). */
 	if (c->in_worker)
@@ -270,6 +285,7 @@ void call_init(struct call *c, uint64_t id, pid_t pid, int nr, uint32_t arch, co
 	/* Field by field, not an initialiser: that would zero the path buffers on every call. */
 	c->next = NULL;
 	c->id = id;
+	c->t_recv = audit_now_ns();
 	c->pid = pid;
 	c->nr = nr;
 	c->sysno = nr;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cache/data.h"
+#include "audit.h"
 #include "shim.h"
 
 static const char usage[] =
@@ -56,12 +57,24 @@ static const char usage[] =
 	"  -n N [--hosts=H1,H2 | -f HOSTFILE] [--] PROGRAM [ARGS...]\n"
 	"                          start a session, run mpiexec -n N collrun --session ID --\n"
 	"                          PROGRAM, end the session; exit with mpiexec's status\n"
+	"Debugging a start-up (collrun(1), AUDIT):\n"
+	"      --audit[=FILE]      write a line for every trapped call (arguments, result,\n"
+	"                          how it was answered, latency) to FILE (default: standard\n"
+	"                          error); a passed call's result shows as ? unless the\n"
+	"                          ptrace backend traps it (--backend=ptrace)\n"
+	"      --audit-format=FMT  text (strace-like, default) or jsonl (one JSON object a line)\n"
+	"      --backtrace         add the calling thread's stack to each audit line (needs\n"
+	"                          --audit; picks the ptrace backend unless --backend says)\n"
+	"  collrun report FILE... [--plot OUT.png]\n"
+	"                          summarise jsonl audit files: top paths and directories,\n"
+	"                          ENOENT storms, time per process, suggested cache rules\n"
+	"\n"
 	"  -v, --verbose           log every decision on standard error\n"
 	"  -h, --help              show this help and exit\n"
 	"  -V, --version           show the version and exit\n"
 	"\n"
 	"Exit status: PROGRAM's own (if PROGRAM is killed by a signal, collrun dies of the same\n"
-	"signal); 2 usage or policy error; 123 kernel lacks seccomp user notification; 125 collrun itself\n"
+	"signal); 2 usage, policy or audit-file error; 123 kernel lacks seccomp user notification; 125 collrun itself\n"
 	"failed; 126 PROGRAM not executable; 127 PROGRAM not found.\n"
 	"See collrun(1).\n";
 
@@ -126,7 +139,7 @@ int options_parse(int argc, char **argv, struct options *o)
 {
 	enum { OPT_STATS_FILE = 256, OPT_PASSTHROUGH, OPT_DATA, OPT_NO_DEFAULT, OPT_PRINT, OPT_EXPLAIN,
 	       OPT_MAX_CACHE, OPT_MAX_FILE, OPT_JOB, OPT_VNODE, OPT_NO_SHARE, OPT_NO_DIR_REPLICA, OPT_SESSION,
-	       OPT_START, OPT_END, OPT_HOSTS, OPT_BACKEND };
+	       OPT_START, OPT_END, OPT_HOSTS, OPT_BACKEND, OPT_AUDIT, OPT_AUDIT_FORMAT, OPT_BACKTRACE };
 	static const struct option longopts[] = {
 		{ "stats", no_argument, NULL, 's' },
 		{ "stats-file", required_argument, NULL, OPT_STATS_FILE },
@@ -148,6 +161,9 @@ int options_parse(int argc, char **argv, struct options *o)
 		{ "end-session", required_argument, NULL, OPT_END },
 		{ "hosts", required_argument, NULL, OPT_HOSTS },
 		{ "backend", required_argument, NULL, OPT_BACKEND },
+		{ "audit", optional_argument, NULL, OPT_AUDIT },
+		{ "audit-format", required_argument, NULL, OPT_AUDIT_FORMAT },
+		{ "backtrace", no_argument, NULL, OPT_BACKTRACE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -246,6 +262,25 @@ int options_parse(int argc, char **argv, struct options *o)
 			break;
 		}
 		case OPT_EXPLAIN: o->explain = optarg; break;
+		case OPT_AUDIT:
+			if (optarg && !optarg[0]) {
+				log_msg("--audit=: empty file name (--audit alone writes to standard error)");
+				return EXIT_USAGE;
+			}
+			o->audit = true;
+			o->audit_file = optarg;
+			break;
+		case OPT_AUDIT_FORMAT:
+			if (strcmp(optarg, "text") == 0)
+				o->audit_format = AUDIT_TEXT;
+			else if (strcmp(optarg, "jsonl") == 0)
+				o->audit_format = AUDIT_JSONL;
+			else {
+				log_msg("--audit-format %s: expected text or jsonl", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_BACKTRACE: o->backtrace = true; break;
 		case 'v': log_verbosity++; break;
 		case 'h': fputs(usage, stdout); return -1;
 		case 'V': printf("collrun %s\n", COLLRUN_VERSION); return -1;
@@ -260,6 +295,13 @@ int options_parse(int argc, char **argv, struct options *o)
 			return EXIT_USAGE;
 		}
 	}
+	if (o->backtrace && !o->audit) {
+		log_msg("--backtrace adds stacks to audit lines: it needs --audit[=FILE]");
+		return EXIT_USAGE;
+	}
+	/* Stacks are walked in ptrace stops only. */
+	if (o->backtrace && o->backend == SHIM_AUTO)
+		o->backend = SHIM_PTRACE;
 	if (optind >= argc && (o->print_policy || o->explain || o->start_session || o->end_session)) {
 		o->argv = argv + optind;
 		return 0;

@@ -29,6 +29,10 @@ struct options {
 	const char *hosts;        /* --hosts h1,h2 */
 	const char *hostfile;     /* -f FILE */
 	int backend;              /* enum shim_backend: --backend, else COLLRUN_BACKEND, else auto */
+	bool audit;               /* --audit[=FILE] */
+	const char *audit_file;   /* NULL: standard error */
+	int audit_format;         /* enum audit_format: --audit-format=text|jsonl */
+	bool backtrace;           /* --backtrace: stacks on audit lines (needs --audit) */
 	char **argv;              /* PROGRAM ARGS..., NULL-terminated */
 };
 

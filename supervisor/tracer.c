@@ -22,6 +22,8 @@
  * handled one runs and the call is made again, as the kernel restarts a call cut short. */
 #include "tracer.h"
 #include "arch.h"
+#include "audit.h"
+#include "backtrace.h"
 #include "log.h"
 #include "node.h"
 #include "notify.h"
@@ -63,6 +65,8 @@ struct thr {
 	struct verdict v;               /* TS_PAUSED, TS_REPLAY: the verdict; TS_EXIT_INJECT:
 					   the ADDFD (v.fd is ours) */
 	struct user_regs_struct saved;  /* the caller's registers at its seccomp stop */
+	struct bt *stack;               /* --backtrace: its stack at that stop */
+	bool stack_ok;
 	struct thr *next;
 };
 
@@ -127,8 +131,10 @@ static void thr_gone(pid_t tid)
 	if (t->c && !(t->with_worker && !t->answered))
 		drop_call(t->c, ours_v ? &t->v : NULL);
 	*p = t->next;
+	free(t->stack);
 	free(t);
 	nthreads--;
+	bt_forget(tid);   /* a process's leader: its maps (nothing for other threads) */
 }
 
 /* Resume a stopped thread: to its syscall-exit stop if we wait for one there. */
@@ -140,15 +146,15 @@ static void resume(struct thr *t, int sig)
 		log_trace(1, "[%d] cannot resume: %s", (int)t->tid, strerror(errno));
 }
 
-/* --audit is not built yet in this tree: no result is ever waited for. */
 static bool audit_wanted(void)
 {
-	return false;
+	return audit_on;
 }
 
-static void record(struct call *c, const struct verdict *v, bool known, int64_t result)
+static void record(struct thr *t, struct call *c, const struct verdict *v, bool known, int64_t result)
 {
-	(void)c, (void)v, (void)known, (void)result;
+	if (audit_on)
+		audit_call(c, v, known, result, t->stack_ok ? t->stack : NULL);
 }
 
 /* The call is over for us: log, record, recycle. */
@@ -160,7 +166,7 @@ static void settle(struct thr *t, struct verdict v, bool known, int64_t result, 
 	t->st = TS_RUNNING;
 	if (log_verbosity && c->desc && !c->foreign)
 		call_trace(c, &v, gave_fd);
-	record(c, &v, known, result);
+	record(t, c, &v, known, result);
 	call_release(c);
 }
 
@@ -293,6 +299,9 @@ static void on_seccomp(struct thr *t)
 	t->c = c;
 	t->st = TS_CALL;
 	t->with_worker = t->answered = false;
+	t->stack_ok = false;
+	if (audit_on && audit_backtrace && (t->stack || (t->stack = malloc(sizeof *t->stack))))
+		t->stack_ok = bt_collect(t->tid, t->stack) == 0 || t->stack->n > 0;
 	struct verdict v = call_dispatch(c);
 	if (v.kind == V_DEFER) {
 		park(t);
@@ -393,14 +402,17 @@ static void on_stop(pid_t tid, int status)
 		 * (a pending exit stop) moves with it. */
 		unsigned long old = 0;
 		ptrace(PTRACE_GETEVENTMSG, tid, 0, &old);
+		bt_forget(tid);   /* a new program: new maps */
 		if ((pid_t)old != tid && old) {
 			struct thr *o = *slot((pid_t)old);
 			if (o && o->st != TS_RUNNING) {
 				struct thr keep = *o;
 				keep.tid = t->tid;
 				keep.next = t->next;
+				free(t->stack);
 				*t = keep;
 				o->c = NULL;
+				o->stack = NULL;
 			}
 			thr_gone((pid_t)old);
 			t = thr_get(tid);
