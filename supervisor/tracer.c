@@ -516,11 +516,13 @@ static void *tracer_main(void *arg)
 	for (;;) {
 		if (poll(p, 2, -1) < 0 && errno != EINTR)
 			break;
-		struct signalfd_siginfo si;
-		while (read(sfd, &si, sizeof si) == sizeof si)
-			;
+		/* Only what poll says is ready: a stop costs a few system calls less. */
+		struct signalfd_siginfo si[8];
+		if (p[0].revents)
+			while (read(sfd, si, sizeof si) == sizeof si)
+				;
 		uint64_t n;
-		if (read(evfd, &n, sizeof n) == sizeof n) {
+		if (p[1].revents && read(evfd, &n, sizeof n) == sizeof n) {
 			take_request();
 			take_answers();
 		}
