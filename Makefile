@@ -98,6 +98,11 @@ $(BUILD)/tests/helpers/bt_chain_static: tests/integration/helpers/bt_chain.c
 	@mkdir -p $(dir $@)
 	gcc $(PROBE_CFLAGS) -static -o $@ $<
 $(BUILD)/tests/unit/backtrace_test: tests/unit/bt_harness.h | $(BT_HELPERS)
+# Another supervisor's seccomp listener, for the diff suite's pass under it (tests/run.sh).
+$(BUILD)/tests/helpers/outer_listener: tests/integration/helpers/outer_listener.c
+	@mkdir -p $(dir $@)
+	gcc $(PROBE_CFLAGS) -o $@ $<
+test-bins: $(BUILD)/tests/helpers/outer_listener
 
 # bt_collect against libunwind's own _UPT accessors (bench/run-backtrace.sh).
 $(BUILD)/bench/backtrace: bench/backtrace.c tests/unit/bt_harness.h $(BUILD)/libcollrun.a $(BT_HELPERS)

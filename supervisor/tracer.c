@@ -51,7 +51,6 @@ enum tstate {
 	TS_RUNNING,      /* not stopped in a call we hold */
 	TS_CALL,         /* stopped in a trapped call; the loop thread runs its handler */
 	TS_PAUSED,       /* its call is with a worker; it sleeps in pause() meanwhile */
-	TS_REPLAY,       /* the original call was restarted: answer it with v when it traps */
 	TS_EXIT_AUDIT,   /* passed, resumed to the exit stop to read the result */
 	TS_EXIT_INJECT,  /* running our openat in the call's place */
 };
@@ -62,10 +61,16 @@ struct thr {
 	struct call *c;                 /* the call we hold (TS_CALL .. TS_EXIT_INJECT) */
 	bool with_worker;               /* c is a worker's until it answers (TS_PAUSED) */
 	bool answered;                  /* TS_PAUSED: the worker's verdict is in v */
-	struct verdict v;               /* TS_PAUSED, TS_REPLAY: the verdict; TS_EXIT_INJECT:
-					   the ADDFD (v.fd is ours) */
+	struct verdict v;               /* TS_PAUSED: the verdict; TS_EXIT_INJECT: the ADDFD
+					   (v.fd is ours) */
 	struct user_regs_struct saved;  /* the caller's registers at its seccomp stop */
 	struct bt *stack;               /* --backtrace: its stack at that stop */
+	/* A call made again by rewinding (replay()): answered with replay_v when the thread
+	 * traps at the same place with the same call; a signal handler's calls, which may
+	 * come first, are calls of their own. */
+	struct call *replay_c;
+	struct verdict replay_v;
+	struct user_regs_struct replay_regs;
 	bool stack_ok;
 	struct thr *next;
 };
@@ -127,9 +132,11 @@ static void thr_gone(pid_t tid)
 	if (!t)
 		return;
 	/* A call a worker still holds is dropped when its answer finds nobody. */
-	bool ours_v = t->st == TS_EXIT_INJECT || t->st == TS_REPLAY || t->answered;
+	bool ours_v = t->st == TS_EXIT_INJECT || t->answered;
 	if (t->c && !(t->with_worker && !t->answered))
 		drop_call(t->c, ours_v ? &t->v : NULL);
+	if (t->replay_c)
+		drop_call(t->replay_c, &t->replay_v);
 	*p = t->next;
 	free(t->stack);
 	free(t);
@@ -263,9 +270,22 @@ static void replay(struct thr *t, struct verdict v)
 	REG_IP(r) -= SYSCALL_INSN_LEN;
 	REG_RET(r) = REG_NR(r);
 	ptrace(PTRACE_SETREGS, t->tid, 0, &r);
-	t->v = v;
-	t->st = TS_REPLAY;
+	if (t->replay_c)
+		drop_call(t->replay_c, &t->replay_v);   /* one whose handler never returned */
+	t->replay_c = t->c;
+	t->replay_v = v;
+	t->replay_regs = t->saved;
+	t->c = NULL;
+	t->st = TS_RUNNING;
 	resume(t, 0);
+}
+
+/* Is this stop the replayed call (same place, same call, same arguments)? */
+static bool is_replay(const struct thr *t, const struct user_regs_struct *r)
+{
+	const struct user_regs_struct *o = &t->replay_regs;
+	return t->replay_c && REG_IP(*r) == REG_IP(*o) && REG_NR(*r) == REG_NR(*o) && REG_ARG0(*r) == REG_ARG0(*o) &&
+	       REG_ARG1(*r) == REG_ARG1(*o) && REG_ARG2(*r) == REG_ARG2(*o) && REG_ARG3(*r) == REG_ARG3(*o);
 }
 
 static void on_seccomp(struct thr *t)
@@ -276,17 +296,20 @@ static void on_seccomp(struct thr *t)
 		resume(t, 0);
 		return;
 	}
-	if (t->st == TS_REPLAY) {
+	if (ptrace(PTRACE_GETREGS, t->tid, 0, &t->saved) < 0) {
+		resume(t, 0);
+		return;
+	}
+	if (is_replay(t, &t->saved)) {
 		/* The original call again, its answer known: give it now. */
+		t->c = t->replay_c;
+		t->replay_c = NULL;
 		t->st = TS_CALL;
-		ptrace(PTRACE_GETREGS, t->tid, 0, &t->saved);
-		apply(t, t->v);
+		apply(t, t->replay_v);
 		return;
 	}
 	struct call *c = call_new(&node);
-	if (!c || ptrace(PTRACE_GETREGS, t->tid, 0, &t->saved) < 0) {
-		if (c)
-			call_release(c);
+	if (!c) {
 		resume(t, 0);
 		return;
 	}
@@ -412,6 +435,7 @@ static void on_stop(pid_t tid, int status)
 				free(t->stack);
 				*t = keep;
 				o->c = NULL;
+				o->replay_c = NULL;
 				o->stack = NULL;
 			}
 			thr_gone((pid_t)old);

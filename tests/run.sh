@@ -66,6 +66,26 @@ no_ptrace=" node_share node_share_mpi session session_stream slurm kernel_suppor
   done
 }
 
+# The differential tests once more under another supervisor's seccomp listener (a
+# container runtime's, as outer_listener installs one): auto must fall back to the ptrace
+# backend and still answer exactly as natively.
+{
+  echo "outer-listener pass: tests/diff under outer_listener, COLLRUN_BACKEND=auto"
+  name=outer-listener/diff/run-diff
+  out=$log/$(tr / - <<<"$name").txt
+  tmp=$BUILD/tests/outer-tmp; mkdir -p "$tmp"; chmod 1777 "$tmp"
+  REAL_COLLRUN=$COLLRUN OUTER_LISTENER=$BUILD/tests/helpers/outer_listener OUTER_TMP=$tmp \
+    COLLRUN=$SRC/tests/diff/under-outer-listener.sh COLLRUN_BACKEND=auto "$SRC/tests/diff/run-diff.sh" 2>&1 |
+    sed -E 's#^(PASS|FAIL|SKIP): #\1: outer-listener/#' >"$out"; rc=${PIPESTATUS[0]}
+  before=$fail
+  count_lines "$out"
+  if [ "$rc" != 0 ] && [ "$fail" = "$before" ]; then
+    echo "FAIL: $name: exited $rc without a FAIL line (see $out)"; fail=$((fail + 1))
+  fi
+  echo "$name: $(grep -c '^PASS: ' "$out") passed, $(grep -c '^FAIL: ' "$out") failed"
+  rm -rf "$tmp"
+}
+
 [ "$skip" -gt 0 ] && echo "($skip skipped — see SKIP lines above)"
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ] && [ "$pass" -gt 0 ]
