@@ -90,11 +90,11 @@ static int check_host(const char *h, size_t len, const char *where)
 /* The hosts of --hosts=H1,H2: checked, counted into *n. 0 or EXIT_USAGE (said). */
 static int list_hosts(const char *list, int *n)
 {
-	char where[64];
+	char where[PATH_MAX];
 	*n = 0;
 	for (const char *h = list;; h++) {
 		size_t len = strcspn(h, ",");
-		snprintf(where, sizeof where, "entry %d of --hosts=%.30s", *n + 1, list);
+		snprintf(where, sizeof where, "entry %d of --hosts=%s", *n + 1, list);
 		int rc = check_host(h, len, where);
 		if (rc)
 			return rc;
