@@ -229,6 +229,12 @@ static int start(const struct options *o, int nodes, char *id, size_t idsize)
 		 * the session does not come up). */
 		int null = open("/dev/null", O_RDWR);
 		int out = log_verbosity ? null : open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		/* Under Slurm, hydra starts the members with srun, as a job step that would hold
+		 * the allocation's CPUs for the session's life: the job's own steps (`srun collrun
+		 * --session=ID ...`) would then wait forever. The members use next to no CPU:
+		 * their step shares the CPUs with every other (srun --overlap). */
+		if (getenv("SLURM_JOB_ID"))
+			setenv("SLURM_OVERLAP", "1", 1);
 		dup2(null, 0);
 		dup2(out < 0 ? null : out, 1);
 		if (log_verbosity == 0)
