@@ -146,7 +146,16 @@ fs_counts() { cat "$1/.slowfs-stats"; }
 fs_reset() { : >"$1/.slowfs-stats"; }
 fs_field() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }
 
-# ---- MPI jobs over slowfs (node_share.sh, node_share_mpi.sh, session.sh, session_hosts.sh)
+# ---- MPI jobs over slowfs (node_share.sh, node_share_mpi.sh, session.sh, session_hosts.sh,
+# slurm.sh)
+
+# need_mpiexec — SKIP all (and exit) without MPICH's mpiexec; need_session — and without
+# collrun-session (built only where MPICH's pkg-config file is)
+need_mpiexec() { command -v mpiexec >/dev/null || { skip all "no mpiexec (apt-get install mpich)"; finish; }; }
+need_session() {
+  need_mpiexec
+  [ -x "$BUILD/collrun-session" ] || { skip all "no $BUILD/collrun-session (MPICH's pkg-config file missing at build)"; finish; }
+}
 
 # slowfs_mount_or_finish SRC MNT — slowfs_mount with no options; where FUSE cannot work,
 # SKIP all (mount.sh's reason), where the mount fails, FAIL mount; either way the script ends.

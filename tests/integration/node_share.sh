@@ -31,7 +31,7 @@ fusermount3 -uz "$B/tests/integration/node_share/mnt" 2>/dev/null   # left by a 
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_extra.sh"
 need_collrun
-command -v mpiexec >/dev/null || { skip all "no mpiexec (apt-get install mpich)"; finish; }
+need_mpiexec
 slowfs_ready
 TREE=$S/tree M=$S/mnt RD=$S/rd CTL=/dev/shm/collrun-node_share.$$ PY=/usr/bin/python3
 export COLLRUN_RUNTIME_DIR=$RD
@@ -39,27 +39,9 @@ unset COLLRUN_JOB COLLRUN_NODE_ID SLURM_JOB_ID PBS_JOBID FLUX_JOB_ID
 cleanup() { kill_with "--cache=$M"; slowfs_umount "$M"; rm -rf "$CTL"; }
 trap cleanup EXIT
 umask 022
-mkdir -p "$TREE/pkg/late" "$CTL" || { fail setup "cannot create the trees"; finish; }
-
-# The package: 40 modules imported at once, then pkg.late after the rank is told to go on.
-{ echo 'from . import ' "$(seq -s ', ' -f 'm%g' 0 39)"
-  echo 'def total(): return sum(getattr(globals()["m%d" % i], "V") for i in range(40))'; } >"$TREE/pkg/__init__.py"
-for i in $(seq 0 39); do printf 'import json, os.path\nV = %d\nT = json.dumps({"m": V})\n' "$i" >"$TREE/pkg/m$i.py"; done
-echo 'def value(): return "late-%d" % 7' >"$TREE/pkg/late/__init__.py"
-cat >"$S/app.py" <<'EOF'
-import os, sys
-rank = os.environ.get("PMI_RANK", "0")
-import pkg
-print("total", pkg.total(), pkg.m3.T)
-ctl = os.environ.get("NS_CTL")
-if ctl:
-    with open("%s/ready.%s" % (ctl, rank), "w") as f:
-        f.write(str(os.getpid()))
-    with open("%s/go.%s" % (ctl, rank)) as f:
-        f.read()
-    import pkg.late
-    print("late", pkg.late.value())
-EOF
+# The package (lib_extra.sh): 40 modules imported at once, then pkg.late after the rank is
+# told to go on.
+mkdir -p "$TREE" "$CTL" && session_pkg "$TREE" "$S/app.py" || { fail setup "cannot create the trees"; finish; }
 slowfs_mount_or_finish "$TREE" "$M"
 settle_clock
 export PYTHONPATH=$M

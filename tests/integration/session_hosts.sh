@@ -37,8 +37,7 @@ fusermount3 -uz "$B/tests/integration/session_hosts/mnt" 2>/dev/null   # left by
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_extra.sh"
 need_collrun
-command -v mpiexec >/dev/null || { skip all "no mpiexec (apt-get install mpich)"; finish; }
-[ -x "$BUILD/collrun-session" ] || { skip all "no $BUILD/collrun-session (MPICH's pkg-config file missing at build)"; finish; }
+need_session
 slowfs_ready
 TREE=$S/tree M=$S/mnt RD=$S/rd PY=/usr/bin/python3 HOST=$(hostname)
 export COLLRUN_RUNTIME_DIR=$RD
