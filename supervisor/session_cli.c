@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,21 +62,127 @@ static void nap(void)
 	nanosleep(&t, NULL);
 }
 
-static int count_hosts(const char *hostfile)
+/* One host of the session, as --hosts or a hostfile names it (hydra's "NAME[:SLOTS]"):
+ * its name must resolve, or mpiexec's launcher would fail later (and hydra 4.0 then
+ * waits forever). 0, or EXIT_USAGE (said). */
+static int check_host(const char *h, size_t len, const char *where)
+{
+	char name[256];
+	size_t n = strcspn(h, ": \t\r\n");
+	if (n > len)
+		n = len;
+	if (n == 0)
+		return log_msg("session: %s: an empty host name", where), EXIT_USAGE;
+	if (n >= sizeof name)
+		return log_msg("session: %s: host name too long", where), EXIT_USAGE;
+	memcpy(name, h, n);
+	name[n] = '\0';
+	struct addrinfo *ai = NULL, hints = { .ai_socktype = SOCK_STREAM };
+	int rc = getaddrinfo(name, NULL, &hints, &ai);
+	if (ai)
+		freeaddrinfo(ai);
+	if (rc)
+		return log_msg("session: host %s (%s) cannot be resolved: %s", name, where,
+			       rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc)), EXIT_USAGE;
+	return 0;
+}
+
+/* The hosts of --hosts=H1,H2: checked, counted into *n. 0 or EXIT_USAGE (said). */
+static int list_hosts(const char *list, int *n)
+{
+	char where[PATH_MAX];
+	*n = 0;
+	for (const char *h = list;; h++) {
+		size_t len = strcspn(h, ",");
+		snprintf(where, sizeof where, "entry %d of --hosts=%s", *n + 1, list);
+		int rc = check_host(h, len, where);
+		if (rc)
+			return rc;
+		++*n;
+		h += len;
+		if (!*h)
+			return 0;
+	}
+}
+
+/* The hosts of a hostfile (one a line, hydra's format; # comments and blank lines
+ * skipped): checked, counted into *n. 0 or EXIT_USAGE (said). */
+static int file_hosts(const char *hostfile, int *n)
 {
 	FILE *f = fopen(hostfile, "re");
 	if (!f)
-		return -errno;
-	char line[1024];
-	int n = 0;
-	while (fgets(line, sizeof line, f)) {
+		return log_err(-errno, "session: hostfile %s", hostfile), EXIT_USAGE;
+	char line[1024], where[PATH_MAX + 32];
+	int rc = 0, no = 0;
+	*n = 0;
+	errno = 0;
+	while (!rc && fgets(line, sizeof line, f)) {
 		char *p = line + strspn(line, " \t");
-		if (*p && *p != '#' && *p != '\n')
-			n++;
+		no++;
+		if (!*p || *p == '#' || *p == '\n' || *p == '\r')
+			continue;
+		snprintf(where, sizeof where, "%s line %d", hostfile, no);
+		if (!(rc = check_host(p, strlen(p), where)))
+			++*n;
 	}
+	if (!rc && ferror(f))
+		rc = (log_err(-(errno ? errno : EIO), "session: hostfile %s", hostfile), EXIT_USAGE);
 	fclose(f);
-	return n;
+	if (!rc && !*n)
+		rc = (log_msg("session: hostfile %s names no host", hostfile), EXIT_USAGE);
+	return rc;
 }
+
+/* A process mpiexec started that has exited before the session is up: hydra's launcher
+ * (ssh, rsh, srun) could not reach a host. hydra 4.0 does not reap it, nor notice: it would
+ * wait for that host's proxy forever. Its pid and comm into comm, or 0. */
+static pid_t dead_launcher(pid_t parent, char *comm, size_t size)
+{
+	DIR *d = opendir("/proc");
+	pid_t found = 0;
+	for (struct dirent *e; d && !found && (e = readdir(d));) {
+		char p[300], st[512];
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(p, sizeof p, "/proc/%s/stat", e->d_name);
+		int fd = open(p, O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd < 0 ? -1 : read(fd, st, sizeof st - 1);
+		if (fd >= 0)
+			close(fd);
+		if (n <= 0)
+			continue;
+		st[n] = '\0';
+		char *open_paren = strchr(st, '('), *close_paren = strrchr(st, ')');
+		char state;
+		int ppid;
+		if (!open_paren || !close_paren || sscanf(close_paren + 1, " %c %d", &state, &ppid) != 2)
+			continue;
+		if (ppid == parent && state == 'Z') {
+			found = atoi(e->d_name);
+			snprintf(comm, size, "%.*s", (int)(close_paren - open_paren - 1), open_paren + 1);
+		}
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+/* The first lines of mpiexec's log, on one line, for a message. */
+static void log_head(const char *log, char *out, size_t size)
+{
+	FILE *f = fopen(log, "re");
+	size_t k = 0;
+	out[0] = '\0';
+	for (char line[512]; f && k + 1 < size && fgets(line, sizeof line, f);) {
+		line[strcspn(line, "\n")] = '\0';
+		k += snprintf(out + k, size - k, "%s%s", k ? " | " : "", line);
+	}
+	if (f)
+		fclose(f);
+}
+
+static void remove_all(const char *dir);
+static void wait_mpiexec(pid_t pid, int term_after);
 
 /* Start it; the id into id (17 bytes). 0, or an exit status (said). */
 static int start(const struct options *o, int nodes, char *id, size_t idsize)
@@ -84,31 +191,25 @@ static int start(const struct options *o, int nodes, char *id, size_t idsize)
 	if (getrandom(r, sizeof r, 0) != sizeof r)
 		return log_err(-errno, "cannot make a session id"), EXIT_FAILURE_COLLRUN;
 	snprintf(id, idsize, "%02x%02x%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]);
-	char dir[256], prog[PATH_MAX], nbuf[16];
-	int err = session_dir(id, dir, sizeof dir);
-	if (err)
-		return log_err(err, "session: no private rendezvous directory"), EXIT_FAILURE_COLLRUN;
-	session_program(prog, sizeof prog);
+	char dir[256], prog[PATH_MAX], nbuf[16], log[300];
 	const char *argv[16];
-	int k = 0;
+	int k = 0, err;
 	argv[k++] = "mpiexec";
 	bool virt = !o->hosts && !o->hostfile;
-	if (!virt) {
+	if (!virt) {   /* the hosts first: bad ones fail here, before anything runs */
 		argv[k++] = "-ppn";
 		argv[k++] = "1";
-		if (o->hosts) {
-			argv[k++] = "-hosts";
-			argv[k++] = o->hosts;
-			nodes = 1;
-			for (const char *c = o->hosts; *c; c++)
-				nodes += *c == ',';
-		} else {
-			argv[k++] = "-f";
-			argv[k++] = o->hostfile;
-			if ((nodes = count_hosts(o->hostfile)) <= 0)
-				return log_msg("session: no hosts in %s", o->hostfile), EXIT_USAGE;
-		}
+		argv[k++] = o->hosts ? "-hosts" : "-f";
+		argv[k++] = o->hosts ? o->hosts : o->hostfile;
+		if ((err = o->hosts ? list_hosts(o->hosts, &nodes) : file_hosts(o->hostfile, &nodes)))
+			return err;
 	}
+	if ((err = session_dir(id, dir, sizeof dir)))
+		return log_err(err, "session: no private rendezvous directory"), EXIT_FAILURE_COLLRUN;
+	if (mkdir(dir, 0700) < 0)
+		return log_err(-errno, "session: %s", dir), EXIT_FAILURE_COLLRUN;
+	snprintf(log, sizeof log, "%s/mpiexec.log", dir);
+	session_program(prog, sizeof prog);
 	snprintf(nbuf, sizeof nbuf, "%d", nodes);
 	argv[k++] = "-n";
 	argv[k++] = nbuf;
@@ -124,12 +225,20 @@ static int start(const struct options *o, int nodes, char *id, size_t idsize)
 	if (pid == 0) {
 		setsid();
 		/* Its output is not ours: a caller reading our stdout must see it end. With -v the
-		 * members' lines go to our standard error. */
+		 * members' lines go to our standard error, else to <dir>/mpiexec.log (shown if
+		 * the session does not come up). */
 		int null = open("/dev/null", O_RDWR);
+		int out = log_verbosity ? null : open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		/* Under Slurm, hydra starts the members with srun, as a job step that would hold
+		 * the allocation's CPUs for the session's life: the job's own steps (`srun collrun
+		 * --session=ID ...`) would then wait forever. The members use next to no CPU:
+		 * their step shares the CPUs with every other (srun --overlap). */
+		if (getenv("SLURM_JOB_ID"))
+			setenv("SLURM_OVERLAP", "1", 1);
 		dup2(null, 0);
-		dup2(null, 1);
+		dup2(out < 0 ? null : out, 1);
 		if (log_verbosity == 0)
-			dup2(null, 2);
+			dup2(out < 0 ? null : out, 2);
 		execvp(argv[0], (char **)argv);
 		_exit(127);
 	}
@@ -137,17 +246,30 @@ static int start(const struct options *o, int nodes, char *id, size_t idsize)
 	char ready[300], pidfile[300];
 	snprintf(ready, sizeof ready, "%s/ready", dir);
 	snprintf(pidfile, sizeof pidfile, "%s/mpiexec.pid", dir);
-	for (;;) {
+	char said[1024], comm[64];
+	for (int i = 0;; i++) {
 		int st;
 		if (waitpid(pid, &st, WNOHANG) == pid) {
+			log_head(log, said, sizeof said);
 			session_end_cmd(id);
-			log_msg("session: mpiexec of %s ended (%s %d) before the session was up%s", prog,
+			log_msg("session: mpiexec of %s ended (%s %d) before the session was up%s%s", prog,
 				WIFEXITED(st) ? "status" : "signal", WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st),
-				log_verbosity ? "" : "; -v shows its output");
+				said[0] ? ": " : "", said);
 			return EXIT_FAILURE_COLLRUN;
 		}
 		if (access(ready, F_OK) == 0)
 			break;
+		pid_t dead = i % 10 == 9 ? dead_launcher(pid, comm, sizeof comm) : 0;
+		if (dead) {
+			/* No member can be asked to end (none is in its loop): mpiexec ends its
+			 * proxies, and with them the members, on SIGTERM. */
+			log_head(log, said, sizeof said);
+			wait_mpiexec(pid, 0);
+			remove_all(dir);
+			log_msg("session: a host cannot be reached: %s (pid %d), which mpiexec started to reach it, "
+				"exited before the session was up%s%s", comm, (int)dead, said[0] ? ": " : "", said);
+			return EXIT_FAILURE_COLLRUN;
+		}
 		nap();
 	}
 	FILE *f = fopen(pidfile, "we");
@@ -206,6 +328,21 @@ static void remove_all(const char *dir)
 	rmdir(dir);
 }
 
+/* Wait until the session's mpiexec (pid, a group leader) has gone: SIGTERM after
+ * term_after naps, SIGKILL 3000 naps later (bounded: a session that will not end is
+ * killed). */
+static void wait_mpiexec(pid_t pid, int term_after)
+{
+	for (int i = 0; pid > 0 && waitpid(pid, NULL, WNOHANG) != pid && kill(pid, 0) == 0; i++) {
+		/* (waitpid: when we started it, it is our own child, a zombie once it ends) */
+		if (i == term_after)
+			kill(-pid, SIGTERM);
+		if (i == term_after + 3000)
+			kill(-pid, SIGKILL);
+		nap();
+	}
+}
+
 int session_end_cmd(const char *id)
 {
 	char dir[256], pidfile[300];
@@ -235,15 +372,7 @@ int session_end_cmd(const char *id)
 		}
 		close(s);
 	}
-	/* mpiexec leaves after its members (bounded: a session that will not end is killed). */
-	for (int i = 0; pid > 0 && waitpid(pid, NULL, WNOHANG) != pid && kill(pid, 0) == 0; i++) {
-		/* (waitpid: under -n N -- PROGRAM it is our own child, a zombie once it ends) */
-		if (i == 6000)
-			kill(-pid, SIGTERM);
-		if (i == 9000)
-			kill(-pid, SIGKILL);
-		nap();
-	}
+	wait_mpiexec(pid, 6000);
 	remove_all(dir);
 	log_trace(1, "session %s: ended", id);
 	return 0;

@@ -446,6 +446,30 @@ static void leave(int code)
 	exit(code);
 }
 
+/* Whether no lower rank runs on this host. A host named twice (--hosts=a,a, a hostfile
+ * listing one node per task, or two names of one machine) gets two members: the first
+ * listens on node.sock; the others would take that name from it, so each serves virtual
+ * node r (node-r.sock) instead, and says so. */
+static bool first_on_host(void)
+{
+	char me[256] = "", *all;
+	int nr;
+	gethostname(me, sizeof me - 1);
+	MPI_Comm_size(MPI_COMM_WORLD, &nr);
+	if (!(all = calloc(nr, sizeof me)))
+		MPI_Abort(MPI_COMM_WORLD, 3);
+	MPI_Allgather(me, sizeof me, MPI_CHAR, all, sizeof me, MPI_CHAR, MPI_COMM_WORLD);
+	int first = rank;
+	for (int i = 0; i < rank && first == rank; i++)
+		if (strcmp(all + (size_t)i * sizeof me, me) == 0)
+			first = i;
+	free(all);
+	if (first != rank)
+		say("host %s has member %d already: this member serves it as virtual node %d (COLLRUN_NODE_ID=%d)",
+		    me, first, rank, rank);
+	return first == rank;
+}
+
 int member_main(const char *id, bool virtual_nodes)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -463,7 +487,7 @@ int member_main(const char *id, bool virtual_nodes)
 		say("%s: %s", dir, strerror(errno));
 		MPI_Abort(MPI_COMM_WORLD, 3);
 	}
-	if (virtual_nodes)
+	if (virtual_nodes || !first_on_host())
 		snprintf(sock_path, sizeof sock_path, "%s/node-%d.sock", dir, rank);
 	else
 		snprintf(sock_path, sizeof sock_path, "%s/node.sock", dir);

@@ -145,3 +145,103 @@ gate_held() { timeout "$HANG" cat "$1/.slowfs-gate-wait" >/dev/null 2>&1; }
 fs_counts() { cat "$1/.slowfs-stats"; }
 fs_reset() { : >"$1/.slowfs-stats"; }
 fs_field() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }
+
+# ---- MPI jobs over slowfs (node_share.sh, node_share_mpi.sh, session.sh, session_hosts.sh,
+# slurm.sh)
+
+# need_mpiexec — SKIP all (and exit) without MPICH's mpiexec; need_session — and without
+# collrun-session (built only where MPICH's pkg-config file is)
+need_mpiexec() { command -v mpiexec >/dev/null || { skip all "no mpiexec (apt-get install mpich)"; finish; }; }
+need_session() {
+  need_mpiexec
+  [ -x "$BUILD/collrun-session" ] || { skip all "no $BUILD/collrun-session (MPICH's pkg-config file missing at build)"; finish; }
+}
+
+# slowfs_mount_or_finish SRC MNT — slowfs_mount with no options; where FUSE cannot work,
+# SKIP all (mount.sh's reason), where the mount fails, FAIL mount; either way the script ends.
+slowfs_mount_or_finish() {
+  slowfs_mount "$1" "$2" "" && return 0
+  [ $? = 77 ] && { skip all "$(cat "$S/mount.log")"; finish; }
+  fail mount "$(tail -2 "$S/mount.log")"; finish
+}
+
+# clean NAME — after a job: every process the script's `ours` names gone (bounded wait: a
+# node supervisor leaves just after the last rank's collrun has), and nothing in the
+# rendezvous directory $RD. PASS/FAIL clean-NAME.
+clean() {
+  local p left
+  for p in $(ours); do gone "$p" 30; done
+  left=$(ours | tr '\n' ' ')
+  if [ -z "$left" ] && [ -z "$(ls -A "$RD" 2>/dev/null)" ]; then pass "clean-$1"
+  else fail "clean-$1" "left: processes [$left] files [$(ls -A "$RD" 2>/dev/null | tr '\n' ' ')]"; fi
+}
+
+# fifos N — the FIFOs $CTL/ready.R and $CTL/go.R of ranks 0..N-1 (nothing else in $CTL):
+# a holding rank writes its pid to ready.R, then waits until go.R is written
+fifos() { rm -f "$CTL"/*; for r in $(seq 0 $(($1 - 1))); do mkfifo "$CTL/ready.$r" "$CTL/go.$r"; done; }
+
+# total NAME — slowfs operations of job NAME ($S/NAME/fs, written by the job functions)
+total() { fs_field "$(cat "$S/$1/fs")" total; }
+
+# same_ranks NAME NATIVE N [RANKS] — PASS/FAIL NAME: out/err/rc of the ranks (default
+# 0..N-1) of job NAME equal those of job NATIVE, and native rank 0 printed something
+# (matching the regular expression NATIVE_WANT when it is set)
+same_ranks() {
+  local name=$1 nat=$2 n=$3 r x bad=
+  for r in ${4:-$(seq 0 $((n - 1)))}; do
+    for x in out err rc; do cmp -s "$S/$nat/$x.$r" "$S/$name/$x.$r" || bad="$bad $x.$r"; done
+  done
+  if [ -n "${NATIVE_WANT-}" ]; then
+    grep -q "$NATIVE_WANT" "$S/$nat/out.0" 2>/dev/null || bad="$bad (native rank 0 printed $(head -c 80 "$S/$nat/out.0" 2>/dev/null))"
+  else
+    [ -s "$S/$nat/out.0" ] || bad="$bad (native printed nothing)"
+  fi
+  if [ -z "$bad" ]; then pass "$name"; else fail "$name" "differs from native in:$bad (see $S/$name)"
+    for x in $bad; do diff "$S/$nat/$x" "$S/$name/$x" 2>/dev/null | head -4 | sed "s/^/    $x: /"; done; fi
+}
+
+# session_pkg TREE APP — the package session.sh and session_hosts.sh import from slowfs:
+# TREE/pkg (40 modules imported at once, a symlink alias.py, pkg.late imported after the
+# rank is told to go on) and APP, the rank's program (holds on $NS_CTL's FIFOs when set)
+session_pkg() {
+  mkdir -p "$1/pkg/late" || return 1
+  { echo 'from . import ' "$(seq -s ', ' -f 'm%g' 0 39)"
+    echo 'def total(): return sum(getattr(globals()["m%d" % i], "V") for i in range(40))'; } >"$1/pkg/__init__.py"
+  for i in $(seq 0 39); do printf 'import json, os.path\nV = %d\nT = json.dumps({"m": V})\n' "$i" >"$1/pkg/m$i.py"; done
+  echo 'def value(): return "late-%d" % 7' >"$1/pkg/late/__init__.py"
+  ln -sf m1.py "$1/pkg/alias.py"
+  cat >"$2" <<'PYEOF'
+import os, sys
+rank = os.environ.get("PMI_RANK", "0")
+import pkg, pkg.alias
+print("total", pkg.total(), pkg.m3.T, pkg.alias.V, os.path.exists(os.path.join(pkg.__path__[0], "nothing")))
+ctl = os.environ.get("NS_CTL")
+if ctl:
+    with open("%s/ready.%s" % (ctl, rank), "w") as f:
+        f.write(str(os.getpid()))
+    with open("%s/go.%s" % (ctl, rank)) as f:
+        f.read()
+    import pkg.late
+    print("late", pkg.late.value())
+PYEOF
+}
+
+# session_job NAME N MODE [COLLRUN-OPTS...] — mpiexec -n N of $PY $S/app.py reading from
+# the slowfs at $M: natively (MODE native), under `collrun --cache=$M OPTS` with all ranks
+# on one node supervisor (node), rank r on virtual node r (vnode), or rank 0 on the host's
+# node supervisor and rank r > 0 on virtual node r (hosts: a session of one host named N
+# times, whose member r > 0 serves virtual node r). Each rank writes $S/NAME/{out,err,rc}.R;
+# its wrapper exits 0 so hydra never ends the others for one rank. slowfs counts: $S/NAME/fs.
+session_job() {
+  local name=$1 n=$2 mode=$3 d=$S/$1; shift 3
+  rm -rf "$d"; mkdir -p "$d"
+  local pre=(); [ "$mode" != native ] && pre=("$COLLRUN" --cache="$M" "$@" --)
+  fs_reset "$M"
+  timeout -k 10 "$HANG" mpiexec -n "$n" sh -c 'd=$1 mode=$2; shift 2; r=$PMI_RANK
+      [ "$mode" = vnode ] && export COLLRUN_NODE_ID=$r
+      [ "$mode" = hosts ] && [ "$r" != 0 ] && export COLLRUN_NODE_ID=$r
+      "$@" </dev/null >"$d/out.$r" 2>"$d/err.$r"; echo $? >"$d/rc.$r"; exit 0' sh "$d" "$mode" "${pre[@]}" "$PY" "$S/app.py" \
+      >"$d/mpiexec.out" 2>&1
+  echo $? >"$d/mpiexec.rc"
+  fs_counts "$M" >"$d/fs"
+}

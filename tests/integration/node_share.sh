@@ -31,7 +31,7 @@ fusermount3 -uz "$B/tests/integration/node_share/mnt" 2>/dev/null   # left by a 
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_extra.sh"
 need_collrun
-command -v mpiexec >/dev/null || { skip all "no mpiexec (apt-get install mpich)"; finish; }
+need_mpiexec
 slowfs_ready
 TREE=$S/tree M=$S/mnt RD=$S/rd CTL=/dev/shm/collrun-node_share.$$ PY=/usr/bin/python3
 export COLLRUN_RUNTIME_DIR=$RD
@@ -39,29 +39,10 @@ unset COLLRUN_JOB COLLRUN_NODE_ID SLURM_JOB_ID PBS_JOBID FLUX_JOB_ID
 cleanup() { kill_with "--cache=$M"; slowfs_umount "$M"; rm -rf "$CTL"; }
 trap cleanup EXIT
 umask 022
-mkdir -p "$TREE/pkg/late" "$CTL" || { fail setup "cannot create the trees"; finish; }
-
-# The package: 40 modules imported at once, then pkg.late after the rank is told to go on.
-{ echo 'from . import ' "$(seq -s ', ' -f 'm%g' 0 39)"
-  echo 'def total(): return sum(getattr(globals()["m%d" % i], "V") for i in range(40))'; } >"$TREE/pkg/__init__.py"
-for i in $(seq 0 39); do printf 'import json, os.path\nV = %d\nT = json.dumps({"m": V})\n' "$i" >"$TREE/pkg/m$i.py"; done
-echo 'def value(): return "late-%d" % 7' >"$TREE/pkg/late/__init__.py"
-cat >"$S/app.py" <<'EOF'
-import os, sys
-rank = os.environ.get("PMI_RANK", "0")
-import pkg
-print("total", pkg.total(), pkg.m3.T)
-ctl = os.environ.get("NS_CTL")
-if ctl:
-    with open("%s/ready.%s" % (ctl, rank), "w") as f:
-        f.write(str(os.getpid()))
-    with open("%s/go.%s" % (ctl, rank)) as f:
-        f.read()
-    import pkg.late
-    print("late", pkg.late.value())
-EOF
-slowfs_mount "$TREE" "$M" "" || { [ $? = 77 ] && { skip all "$(cat "$S/mount.log")"; finish; }
-  fail mount "$(tail -2 "$S/mount.log")"; finish; }
+# The package (lib_extra.sh): 40 modules imported at once, then pkg.late after the rank is
+# told to go on.
+mkdir -p "$TREE" "$CTL" && session_pkg "$TREE" "$S/app.py" || { fail setup "cannot create the trees"; finish; }
+slowfs_mount_or_finish "$TREE" "$M"
 settle_clock
 export PYTHONPATH=$M
 
@@ -69,15 +50,6 @@ export PYTHONPATH=$M
 ours() { local p; for p in $(pids_with "--cache=$M"); do alive "$p" && echo "$p"; done; }
 # node_sups — the node supervisors among them
 node_sups() { local p; for p in $(ours); do [ "$(cat "/proc/$p/comm" 2>/dev/null)" = collrun-node ] && echo "$p"; done; }
-# clean NAME — after a job: every collrun of ours gone (bounded wait: the node supervisor
-# leaves just after the last rank's collrun has), and nothing in the rendezvous dir
-clean() {
-  local p left
-  for p in $(ours); do gone "$p" 30; done
-  left=$(ours | tr '\n' ' ')
-  if [ -z "$left" ] && [ -z "$(ls -A "$RD" 2>/dev/null)" ]; then pass "clean-$1"
-  else fail "clean-$1" "left: processes [$left] files [$(ls -A "$RD" 2>/dev/null | tr '\n' ' ')]"; fi
-}
 
 # job NAME N MODE [COLLRUN-OPTS...] — mpiexec -n N, each rank writes $S/NAME/{out,err,rc}.RANK;
 # MODE native or collrun. The rank's wrapper shell exits 0 so hydra never ends the other
@@ -93,17 +65,6 @@ job() {
       >"$d/mpiexec.out" 2>&1
   echo $? >"$d/mpiexec.rc"
   fs_counts "$M" >"$d/fs"
-}
-total() { fs_field "$(cat "$S/$1/fs")" total; }
-# same_ranks NAME NATIVE N [RANKS] — PASS/FAIL NAME: out/err/rc of the ranks equal native's
-same_ranks() {
-  local name=$1 nat=$2 n=$3 r x bad=
-  for r in ${4:-$(seq 0 $((n - 1)))}; do
-    for x in out err rc; do cmp -s "$S/$nat/$x.$r" "$S/$name/$x.$r" || bad="$bad $x.$r"; done
-  done
-  [ -s "$S/$nat/out.0" ] || bad="$bad (native printed nothing)"
-  if [ -z "$bad" ]; then pass "$name"; else fail "$name" "differs from native in:$bad (see $S/$name)"
-    for x in $bad; do diff "$S/$nat/$x" "$S/$name/$x" 2>/dev/null | head -4 | sed "s/^/    $x: /"; done; fi
 }
 
 # 1. N = 1, 2, 4 natively and under collrun; counts flat under collrun.
@@ -150,7 +111,6 @@ clean vnode
 
 # 3. A rank's program killed with SIGKILL while every rank holds after its first imports.
 export NS_CTL=$CTL
-fifos() { rm -f "$CTL"/*; for r in $(seq 0 $(($1 - 1))); do mkfifo "$CTL/ready.$r" "$CTL/go.$r"; done; }
 fifos 4; NS_CTL= job native4h 4 native   # native reference with the same app (no holding)
 fifos 4
 job rk 4 collrun &

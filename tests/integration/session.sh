@@ -30,8 +30,7 @@ fusermount3 -uz "$B/tests/integration/session/decoy" 2>/dev/null   # left by a k
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_extra.sh"
 need_collrun
-command -v mpiexec >/dev/null || { skip all "no mpiexec (apt-get install mpich)"; finish; }
-[ -x "$BUILD/collrun-session" ] || { skip all "no $BUILD/collrun-session (MPICH's pkg-config file missing at build)"; finish; }
+need_session
 slowfs_ready
 TREE=$S/tree M=$S/mnt RD=$S/rd CTL=/dev/shm/collrun-session.$$ PY=/usr/bin/python3
 export COLLRUN_RUNTIME_DIR=$RD
@@ -40,70 +39,25 @@ IDS=   # the sessions this test started: only their processes are ours (others m
 cleanup() { local i; kill_with "--cache=$M"; for i in $IDS; do kill_with "--serve $i"; done; slowfs_umount "$M"; slowfs_umount "$S/decoy"; rm -rf "$CTL"; }
 trap cleanup EXIT
 umask 022
-rm -rf "$RD"; mkdir -p "$TREE/pkg/late" "$CTL" "$RD" && chmod 700 "$RD" || { fail setup "cannot create the trees"; finish; }
-{ echo 'from . import ' "$(seq -s ', ' -f 'm%g' 0 39)"
-  echo 'def total(): return sum(getattr(globals()["m%d" % i], "V") for i in range(40))'; } >"$TREE/pkg/__init__.py"
-for i in $(seq 0 39); do printf 'import json, os.path\nV = %d\nT = json.dumps({"m": V})\n' "$i" >"$TREE/pkg/m$i.py"; done
-echo 'def value(): return "late-%d" % 7' >"$TREE/pkg/late/__init__.py"
-ln -s m1.py "$TREE/pkg/alias.py"
-cat >"$S/app.py" <<'PYEOF'
-import os, sys
-rank = os.environ.get("PMI_RANK", "0")
-import pkg, pkg.alias
-print("total", pkg.total(), pkg.m3.T, pkg.alias.V, os.path.exists(os.path.join(pkg.__path__[0], "nothing")))
-ctl = os.environ.get("NS_CTL")
-if ctl:
-    with open("%s/ready.%s" % (ctl, rank), "w") as f:
-        f.write(str(os.getpid()))
-    with open("%s/go.%s" % (ctl, rank)) as f:
-        f.read()
-    import pkg.late
-    print("late", pkg.late.value())
-PYEOF
+rm -rf "$RD"; mkdir -p "$TREE" "$CTL" "$RD" && chmod 700 "$RD" && session_pkg "$TREE" "$S/app.py" ||
+  { fail setup "cannot create the trees"; finish; }
 # A decoy mounted first: another slowfs (same type, same source "slowfs") over a tree
 # without the package. The session must answer for the mount at the ranks' mount point,
 # never for the first one of that type and source (an empty decoy once made every rank
 # fail "No module named 'pkg'" when another slowfs ran beside the test).
 DECOY=$S/decoy
 mkdir -p "$S/decoy-tree/other" "$DECOY"
-slowfs_mount "$S/decoy-tree" "$DECOY" "" || { [ $? = 77 ] && { skip all "$(cat "$S/mount.log")"; finish; }
-  fail mount "$(tail -2 "$S/mount.log")"; finish; }
-slowfs_mount "$TREE" "$M" "" || { [ $? = 77 ] && { skip all "$(cat "$S/mount.log")"; finish; }
-  fail mount "$(tail -2 "$S/mount.log")"; finish; }
+slowfs_mount_or_finish "$S/decoy-tree" "$DECOY"
+slowfs_mount_or_finish "$TREE" "$M"
 settle_clock
 export PYTHONPATH=$M
 
 # ours — processes of this test's collruns and sessions (not zombies)
 ours() { local p i; for p in $(pids_with "--cache=$M") $(for i in $IDS; do pids_with "--serve $i"; done); do alive "$p" && echo "$p"; done | sort -u; }
-clean() {
-  local p left
-  for p in $(ours); do gone "$p" 30; done
-  left=$(ours | tr '\n' ' ')
-  if [ -z "$left" ] && [ -z "$(ls -A "$RD" 2>/dev/null)" ]; then pass "clean-$1"
-  else fail "clean-$1" "left: processes [$left] files [$(ls -A "$RD" 2>/dev/null | tr '\n' ' ')]"; fi
-}
 
-# job NAME N MODE [COLLRUN-OPTS...] — mpiexec -n N; rank r on virtual node r (MODE vnode)
-# or all on one node (MODE node) or native; each rank writes $S/NAME/{out,err,rc}.RANK.
-job() {
-  local name=$1 n=$2 mode=$3 d=$S/$1; shift 3
-  rm -rf "$d"; mkdir -p "$d"
-  local pre=(); [ "$mode" != native ] && pre=("$COLLRUN" --cache="$M" "$@" --)
-  fs_reset "$M"
-  timeout -k 10 "$HANG" mpiexec -n "$n" sh -c 'd=$1 mode=$2; shift 2; r=$PMI_RANK
-      [ "$mode" = vnode ] && export COLLRUN_NODE_ID=$r
-      "$@" </dev/null >"$d/out.$r" 2>"$d/err.$r"; echo $? >"$d/rc.$r"; exit 0' sh "$d" "$mode" "${pre[@]}" "$PY" "$S/app.py" \
-      >"$d/mpiexec.out" 2>&1
-  echo $? >"$d/mpiexec.rc"
-  fs_counts "$M" >"$d/fs"
-}
-total() { fs_field "$(cat "$S/$1/fs")" total; }
-same_ranks() {
-  local name=$1 nat=$2 n=$3 x r bad=
-  for r in $(seq 0 $((n - 1))); do for x in ${4:-out err rc}; do cmp -s "$S/$nat/$x.$r" "$S/$name/$x.$r" || bad="$bad $x.$r"; done; done
-  [ -s "$S/$nat/out.0" ] || bad="$bad (native printed nothing)"
-  if [ -z "$bad" ]; then pass "$name"; else fail "$name" "differs from native in:$bad (see $S/$name)"; fi
-}
+# job NAME N MODE [COLLRUN-OPTS...] — lib_extra.sh's session_job: mpiexec -n N; rank r on
+# virtual node r (MODE vnode) or all on one node (MODE node) or native
+job() { session_job "$@"; }
 
 job native1 1 native
 job native4 4 native
@@ -132,7 +86,6 @@ clean end
 
 # 2. The root killed while every rank holds after its first imports.
 export NS_CTL=$CTL
-fifos() { rm -f "$CTL"/*; for r in $(seq 0 $(($1 - 1))); do mkfifo "$CTL/ready.$r" "$CTL/go.$r"; done; }
 fifos 4; NS_CTL= job native4h 4 native
 { cat "$S/native4h/out.0"; echo "late late-7"; } >"$S/rk.want"
 ID=$(timeout -k 10 "$HANG" "$COLLRUN" --start-session -n 4 2>"$S/start2.err"); IDS="$IDS $ID"

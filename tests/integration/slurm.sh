@@ -11,6 +11,15 @@
 #   shared-node-supervisor   the ranks of one step name one node supervisor, keyed slurm:JOB.0
 #   batch                sbatch --wait of a script with two steps, both under collrun: both
 #                        steps right, one job id, step ids 0 and 1
+#   session-recipe       collrun(1)'s Slurm recipe for sessions, literally, in an sbatch script:
+#                        `scontrol show hostnames` into a hostfile, ID=$(collrun --start-session
+#                        -f HOSTFILE), steps `srun -n 4 --overcommit collrun --session=$ID`,
+#                        collrun --end-session=$ID. Each step's ranks import a package from
+#                        bench/slowfs: outputs right, every node supervisor joined the session;
+#                        a step without it pays N slowfs operations, the first with it about N,
+#                        the second at most N/10 (answered from what the session holds)
+#   session-recipe-end   --end-session status 0; no member, mpiexec, collrun or job left, an
+#                        empty rendezvous directory
 #   scancel-step-*       scancel JOB.0 of ranks waiting under collrun (Slurm SIGKILLs the
 #                        step): srun ends (-running), no collrun, keeper or rank is left
 #   scancel-job-*        scancel JOB (SIGTERM; SIGKILL only after a KillWait longer than
@@ -123,6 +132,74 @@ elif [ -z "$s0" ] || [ "${s0% *}" != "${s1% *}" ] || [ "${s0#* }" = "${s1#* }" ]
   fail batch "steps are not two steps of one job: (job step) = ($s0) and ($s1)"
 else
   pass batch
+fi
+
+# session-recipe: collrun(1)'s Slurm recipe for sessions, literally, in a batch script:
+# the hosts of the allocation in a hostfile, ID=$(collrun --start-session -f HOSTFILE)
+# (mpiexec then starts the members through srun, as a step of the job), then job steps
+# `srun collrun --session=$ID -- ...`, then collrun --end-session=$ID. The ranks import a
+# package from bench/slowfs (a FUSE mirror counting operations; FUSE is "shared", so the
+# session answers for it). A step without the session pays in full; the first step with it
+# pays about as much (the root reads for it); the second step's new node supervisor is
+# answered from what the session already holds: it costs the file system (almost) nothing.
+if [ -c /dev/fuse ] && command -v fusermount3 >/dev/null && pkg-config --exists fuse3 2>/dev/null; then
+  slowfs_ready
+  SR=$S/session-recipe M=$S/session-recipe/mnt RD=$S/rd PY=/usr/bin/python3
+  mkdir -p "$SR/tree" "$RD" && chmod 700 "$RD" && session_pkg "$SR/tree" "$S/app.py" || fail session-recipe "cannot create the trees"
+  SLURM_AT_EXIT='kill_with "--cache=$M"; kill_with "$BUILD/collrun-session --serve"; slowfs_umount "$M"'
+  slowfs_mount_or_finish "$SR/tree" "$M"
+  settle_clock
+  cat >"$SR/job.sh" <<EOF
+#!/bin/sh
+# the recipe of collrun(1), SESSIONS, Slurm
+scontrol show hostnames "\$SLURM_JOB_NODELIST" >"$SR/hosts"
+ID=\$("$COLLRUN" --start-session -f "$SR/hosts" 2>"$SR/start.err") || exit 20
+echo "\$ID" >"$SR/id"
+ls "$RD/session-\$ID" >"$SR/members"
+step() {   # step NAME COLLRUN-OPTS...: N tasks importing the package; slowfs counts after
+  name=\$1; shift
+  : >"$M/.slowfs-stats"
+  srun -n $N --overcommit --error="$SR/\$name.%t.err" "$COLLRUN" --cache="$M" "\$@" -- $PY "$S/app.py" >"$SR/\$name.out"
+  echo \$? >"$SR/\$name.rc"
+  cat "$M/.slowfs-stats" >"$SR/\$name.fs"
+}
+step alone -v
+step first -v --session="\$ID"
+step second -v --session="\$ID"
+"$COLLRUN" --end-session="\$ID" 2>"$SR/end.err"; echo \$? >"$SR/end.rc"
+EOF
+  chmod 0755 "$SR/job.sh"
+  COLLRUN_RUNTIME_DIR=$RD PYTHONPATH=$M timeout -k 10 "$HANG" sbatch --wait -n "$N" --overcommit -J collrun-session -D "$SR" -o "$SR/job.log" "$SR/job.sh" \
+    </dev/null >"$SR/sbatch.out" 2>"$SR/sbatch.err"
+  rc=$?
+  ID=$(cat "$SR/id" 2>/dev/null)
+  want_out=$(for r in $(seq 1 $N); do PYTHONPATH=$SR/tree "$PY" "$S/app.py"; done)
+  fsa=$(fs_field "$(cat "$SR/alone.fs" 2>/dev/null)" total) fs1=$(fs_field "$(cat "$SR/first.fs" 2>/dev/null)" total) fs2=$(fs_field "$(cat "$SR/second.fs" 2>/dev/null)" total)
+  echo "note: session-recipe: sbatch $rc, session [$ID] members [$(tr '\n' ' ' <"$SR/members" 2>/dev/null)]; slowfs operations of $N tasks: $fsa without the session, $fs1 in its first step, $fs2 in its second"
+  bad=
+  for x in alone first second; do
+    [ "$(cat "$SR/$x.rc" 2>/dev/null)" = 0 ] && [ "$(sort "$SR/$x.out" 2>/dev/null)" = "$(sort <<<"$want_out")" ] || bad="$bad $x-output"
+  done
+  for x in first second; do
+    [ "$(cat "$SR/$x".[0-9]*.err 2>/dev/null | grep -c "^collrun: session $ID: this node supervisor asks the session for shared file systems\$")" -ge 1 ] || bad="$bad $x-not-joined"
+    grep -qs "warning: session" "$SR/$x".[0-9]*.err && bad="$bad $x-warned"
+  done
+  if [ "$rc" != 0 ] || [ -z "$ID" ]; then
+    fail session-recipe "sbatch --wait exited $rc, session id [$ID]: $(cat "$SR/sbatch.err" "$SR/job.log" "$SR/start.err" 2>/dev/null | head -4 | tr '\n' ' ')"
+  elif [ -n "$bad" ] || ! [ "${fsa:-0}" -gt 0 ] || [ "$fs1" -gt $((fsa * 102 / 100 + 5)) ] || [ "$fs2" -gt $((fsa / 10)) ]; then
+    fail session-recipe "wrong:$bad; slowfs operations alone/first/second: $fsa/$fs1/$fs2 (want first <= alone, second <= alone/10): $(grep -hv '^collrun: \(node sharing\|session\)' "$SR"/*.err 2>/dev/null | head -3 | tr '\n' ' ')"
+  else
+    pass session-recipe
+  fi
+  left=$(for p in $(pids_with "--cache=$M") $(pids_with "$BUILD/collrun-session --serve"); do alive "$p" && echo "$p"; done | tr '\n' ' ')
+  if [ "$(cat "$SR/end.rc" 2>/dev/null)" = 0 ] && [ -z "$left" ] && [ -z "$(ls -A "$RD")" ] && [ -z "$(squeue -h -o %A)" ]; then
+    pass session-recipe-end
+  else
+    fail session-recipe-end "--end-session status $(cat "$SR/end.rc" 2>/dev/null): $(head -2 "$SR/end.err" 2>/dev/null | tr '\n' ' '); left: processes [$left] files [$(ls -A "$RD" | tr '\n' ' ')] jobs [$(squeue -h -o %A | tr '\n' ' ')]"
+  fi
+  slowfs_umount "$M"
+else
+  skip session-recipe "no FUSE here (/dev/fuse, fusermount3, libfuse3): the recipe's proof counts operations on bench/slowfs"
 fi
 
 # scancel: ranks waiting under collrun, then cancelled; nothing of them may stay.

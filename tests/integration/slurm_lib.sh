@@ -22,6 +22,7 @@
 
 SLURM_DIR=${SLURM_DIR:-$S/cluster}
 SLURM_EXTRA_CONF=${SLURM_EXTRA_CONF-}  # more slurm.conf lines (e.g. KillWait=300), set before slurm_up
+SLURM_AT_EXIT=${SLURM_AT_EXIT-}        # a command the EXIT trap runs first (the script's own clean-up)
 SLURM_WAIT=${SLURM_WAIT:-$HANG}     # seconds a daemon may take to come up or go (a bound only)
 declare -A SLURM_PID=()              # daemon name -> pid of the process slurm_up started
 SLURM_STRAYS=                         # what slurm_down had to kill (empty: everything stopped)
@@ -123,7 +124,7 @@ slurm_up() {
   rm -rf "$SLURM_DIR"
   mkdir -p "$SLURM_DIR/state" "$SLURM_DIR/spool" || { fail cluster-up "cannot create $SLURM_DIR"; finish; }
   chmod 0755 "$SLURM_DIR"            # munged: its socket's folder must be searchable by all
-  trap 'slurm_down trap || exit 1' EXIT
+  trap 'eval "${SLURM_AT_EXIT:-:}"; slurm_down trap || exit 1' EXIT
   trap 'exit 130' INT; trap 'exit 143' TERM; trap 'exit 129' HUP
 
   # munge: a key of our own (made if there is none), a daemon of our own on our own socket
