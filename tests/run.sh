@@ -48,7 +48,7 @@ done
 # every answer must be the same whichever backend traps the call. Not run again: what is
 # about node supervisors and sessions (the ptrace backend serves its own program only: a
 # tracer cannot hand its tracees over), and the scripts that choose backends themselves.
-no_ptrace=" node_share node_share_mpi session session_stream slurm kernel_support backend audit "
+no_ptrace=" node_share node_share_mpi session session_hosts session_stream slurm kernel_support backend audit "
 {
   echo "ptrace pass (COLLRUN_BACKEND=ptrace); not again:$no_ptrace"
   for t in "$SRC"/tests/diff/*.sh "$SRC"/tests/integration/*.sh; do
