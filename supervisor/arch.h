@@ -51,6 +51,7 @@
 #define REG_ARG1(r)  ((r).rsi)
 #define REG_ARG2(r)  ((r).rdx)
 #define REG_ARG3(r)  ((r).r10)
+#define REG_ARG4(r)  ((r).r8)
 #define REG_IP(r)    ((r).rip)
 #define REG_SP(r)    ((r).rsp)
 #define SYSCALL_INSN_LEN 2            /* "syscall" (0f 05): rewinding restarts the call */

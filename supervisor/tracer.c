@@ -14,12 +14,14 @@
  *             namespaces may not look into our /proc) the original call is restarted and
  *             passed, so the kernel answers it exactly as natively.
  * A call a worker must finish (a fill) does not keep its caller in a ptrace stop, where
- * no signal but SIGKILL reaches it: the call becomes pause(), an interruptible sleep like
- * the blocking call it stands for. The worker's answer interrupts it (PTRACE_INTERRUPT)
- * and is given at pause's exit stop: a value in place, or a replay of the original call
- * that is then answered at its seccomp stop. A signal that wakes it first is delivered
- * with the call marked -ERESTARTNOINTR: a fatal one ends the process as natively, a
- * handled one runs and the call is made again, as the kernel restarts a call cut short. */
+ * no signal but SIGKILL reaches it: the call becomes ppoll() with only the signals that
+ * would end the process unblocked (park()), a sleep that a fatal signal ends as it would
+ * end the call natively, while other signals wait for the call's end, as under user
+ * notification. The worker's answer interrupts it (PTRACE_INTERRUPT) and is given at its
+ * exit stop: a value in place, or a replay of the original call that is then answered at
+ * its seccomp stop. A signal that wakes it first is delivered with the call marked
+ * -ERESTARTNOINTR; if the process lives on (a stop), the call traps again and waits for
+ * the same answer (again[]). */
 #include "tracer.h"
 #include "arch.h"
 #include "audit.h"
@@ -29,6 +31,7 @@
 #include "notify.h"
 #include "supervisor.h"
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -50,7 +53,7 @@ bool tracer_active;
 enum tstate {
 	TS_RUNNING,      /* not stopped in a call we hold */
 	TS_CALL,         /* stopped in a trapped call; the loop thread runs its handler */
-	TS_PAUSED,       /* its call is with a worker; it sleeps in pause() meanwhile */
+	TS_PAUSED,       /* its call is with a worker; it sleeps in ppoll() meanwhile */
 	TS_EXIT_AUDIT,   /* passed, resumed to the exit stop to read the result */
 	TS_EXIT_INJECT,  /* running our openat in the call's place */
 };
@@ -65,12 +68,17 @@ struct thr {
 					   (v.fd is ours) */
 	struct user_regs_struct saved;  /* the caller's registers at its seccomp stop */
 	struct bt *stack;               /* --backtrace: its stack at that stop */
-	/* A call made again by rewinding (replay()): answered with replay_v when the thread
-	 * traps at the same place with the same call; a signal handler's calls, which may
-	 * come first, are calls of their own. */
-	struct call *replay_c;
-	struct verdict replay_v;
-	struct user_regs_struct replay_regs;
+	/* Calls that will trap again at the same place with the same arguments: made again
+	 * by rewinding (replay(): the verdict known), or cut short by a signal while a worker
+	 * still has them (the verdict comes later; the worker's side effects happen once).
+	 * A signal handler's own calls, which may come first, are calls of their own. */
+	struct again {
+		struct call *c;
+		bool known;                 /* v holds its verdict */
+		struct verdict v;
+		struct user_regs_struct regs;
+	} again[4];                     /* innermost (a handler's, of a handler's...) last */
+	int nagain;
 	bool stack_ok;
 	struct thr *next;
 };
@@ -135,8 +143,9 @@ static void thr_gone(pid_t tid)
 	bool ours_v = t->st == TS_EXIT_INJECT || t->answered;
 	if (t->c && !(t->with_worker && !t->answered))
 		drop_call(t->c, ours_v ? &t->v : NULL);
-	if (t->replay_c)
-		drop_call(t->replay_c, &t->replay_v);
+	for (int i = 0; i < t->nagain; i++)   /* (one a worker has: dropped at its answer) */
+		if (t->again[i].known)
+			drop_call(t->again[i].c, &t->again[i].v);
 	*p = t->next;
 	free(t->stack);
 	free(t);
@@ -247,11 +256,52 @@ static int still_valid(const struct call *c)
 	return 1;   /* the caller is stopped until we resume it; a SIGKILL is seen as its exit */
 }
 
-/* A deferred call: sleep in pause() until the worker answers (see the top). */
+/* Signals that would end tid natively if they came now: default action fatal, neither
+ * caught nor ignored, not blocked by the thread. From /proc: 0 if it cannot be read. */
+static uint64_t fatal_signals(pid_t tid)
+{
+	/* SIGHUP..SIGSYS whose default is to terminate or dump core, and every real-time one. */
+	static const int fatal[] = { SIGHUP, SIGINT, SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGUSR1,
+				     SIGSEGV, SIGUSR2, SIGPIPE, SIGALRM, SIGTERM, SIGSTKFLT, SIGXCPU, SIGXFSZ,
+				     SIGVTALRM, SIGPROF, SIGIO, SIGPWR, SIGSYS };
+	uint64_t set = 0, blk = 0, ign = 0, cgt = 0;
+	for (size_t i = 0; i < sizeof fatal / sizeof *fatal; i++)
+		set |= 1ULL << (fatal[i] - 1);
+	for (int sig = 32; sig <= 64; sig++)
+		set |= 1ULL << (sig - 1);
+	char path[64], line[256];
+	snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return 0;
+	int got = 0;
+	while (fgets(line, sizeof line, f))
+		got += sscanf(line, "SigBlk: %" SCNx64, &blk) + sscanf(line, "SigIgn: %" SCNx64, &ign) +
+		       sscanf(line, "SigCgt: %" SCNx64, &cgt);
+	fclose(f);
+	return got == 3 ? set & ~blk & ~ign & ~cgt : 0;
+}
+
+/* A deferred call sleeps until the worker answers (see the top): in ppoll() with every
+ * signal blocked but those that would end it, so a signal it would take only after the
+ * call (a handler, a stop) waits until then, as under user notification, and a fatal one
+ * still ends it. pause() where its stack cannot take the mask. */
 static void park(struct thr *t)
 {
 	struct user_regs_struct r = t->saved;
-	REG_NR(r) = SYS_pause;
+	uint64_t mask = ~fatal_signals(t->tid);
+	uint64_t addr = (REG_SP(r) - STACK_RED_ZONE - 16) & ~(uint64_t)15;
+	struct iovec local = { &mask, sizeof mask }, remote = { (void *)addr, sizeof mask };
+	if (process_vm_writev(t->tid, &local, 1, &remote, 1, 0) == (ssize_t)sizeof mask) {
+		REG_NR(r) = SYS_ppoll;
+		REG_ARG0(r) = 0;
+		REG_ARG1(r) = 0;
+		REG_ARG2(r) = 0;
+		REG_ARG3(r) = addr;
+		REG_ARG4(r) = sizeof mask;
+	} else {
+		REG_NR(r) = SYS_pause;
+	}
 	t->with_worker = true;
 	t->answered = false;
 	t->st = TS_PAUSED;
@@ -263,6 +313,22 @@ static void park(struct thr *t)
 	resume(t, 0);
 }
 
+/* The held call will trap again at the same place: remember it (see again). */
+static void expect_again(struct thr *t, bool known, struct verdict v)
+{
+	size_t max = sizeof t->again / sizeof *t->again;
+	if ((size_t)t->nagain == max) {
+		/* Handlers nested this deep, or left by longjmp: forget the oldest. */
+		if (t->again[0].known)
+			drop_call(t->again[0].c, &t->again[0].v);
+		memmove(t->again, t->again + 1, (max - 1) * sizeof *t->again);
+		t->nagain--;
+	}
+	t->again[t->nagain++] = (struct again){ t->c, known, v, t->saved };
+	t->c = NULL;
+	t->st = TS_RUNNING;
+}
+
 /* Make the thread run its original call again (the syscall instruction once more). */
 static void replay(struct thr *t, struct verdict v)
 {
@@ -270,22 +336,21 @@ static void replay(struct thr *t, struct verdict v)
 	REG_IP(r) -= SYSCALL_INSN_LEN;
 	REG_RET(r) = REG_NR(r);
 	ptrace(PTRACE_SETREGS, t->tid, 0, &r);
-	if (t->replay_c)
-		drop_call(t->replay_c, &t->replay_v);   /* one whose handler never returned */
-	t->replay_c = t->c;
-	t->replay_v = v;
-	t->replay_regs = t->saved;
-	t->c = NULL;
-	t->st = TS_RUNNING;
+	t->with_worker = false;
+	expect_again(t, true, v);
 	resume(t, 0);
 }
 
-/* Is this stop the replayed call (same place, same call, same arguments)? */
-static bool is_replay(const struct thr *t, const struct user_regs_struct *r)
+/* The call expected again that this stop is (same place, call and arguments), or -1. */
+static int find_again(const struct thr *t, const struct user_regs_struct *r)
 {
-	const struct user_regs_struct *o = &t->replay_regs;
-	return t->replay_c && REG_IP(*r) == REG_IP(*o) && REG_NR(*r) == REG_NR(*o) && REG_ARG0(*r) == REG_ARG0(*o) &&
-	       REG_ARG1(*r) == REG_ARG1(*o) && REG_ARG2(*r) == REG_ARG2(*o) && REG_ARG3(*r) == REG_ARG3(*o);
+	for (int i = t->nagain - 1; i >= 0; i--) {
+		const struct user_regs_struct *o = &t->again[i].regs;
+		if (REG_IP(*r) == REG_IP(*o) && REG_NR(*r) == REG_NR(*o) && REG_ARG0(*r) == REG_ARG0(*o) &&
+		    REG_ARG1(*r) == REG_ARG1(*o) && REG_ARG2(*r) == REG_ARG2(*o) && REG_ARG3(*r) == REG_ARG3(*o))
+			return i;
+	}
+	return -1;
 }
 
 static void on_seccomp(struct thr *t)
@@ -300,12 +365,21 @@ static void on_seccomp(struct thr *t)
 		resume(t, 0);
 		return;
 	}
-	if (is_replay(t, &t->saved)) {
-		/* The original call again, its answer known: give it now. */
-		t->c = t->replay_c;
-		t->replay_c = NULL;
+	int k = find_again(t, &t->saved);
+	if (k >= 0) {
+		/* The held call again: its answer now if known, else back to sleep for it. */
+		struct again a = t->again[k];
+		memmove(t->again + k, t->again + k + 1, (t->nagain - k - 1) * sizeof *t->again);
+		t->nagain--;
+		t->c = a.c;
 		t->st = TS_CALL;
-		apply(t, t->replay_v);
+		if (a.known) {
+			apply(t, a.v);
+		} else {
+			park(t);
+			if (t->st != TS_PAUSED)
+				t->st = TS_CALL;   /* could not sleep: waits stopped for the answer */
+		}
 		return;
 	}
 	struct call *c = call_new(&node);
@@ -334,20 +408,19 @@ static void on_seccomp(struct thr *t)
 	call_finish(c, v);   /* counts, then tracer_answer: applied at once on this thread */
 }
 
-/* pause() of a parked call has returned: the worker answered (we interrupted it), or a
+/* The sleep (ppoll or pause) of a parked call has returned: the worker answered (we interrupted it), or a
  * signal came first. */
-static void on_pause_exit(struct thr *t)
+static void on_sleep_exit(struct thr *t)
 {
 	if (!t->answered) {
 		/* Deliver the signal as for a call cut short: -ERESTARTNOINTR makes the kernel
-		 * run the call again after a handler, or at once if none runs; a fatal signal
-		 * ends the process. The worker's answer, when it comes, finds nobody. */
+		 * make the call again after a handler, or at once if none runs; a fatal signal
+		 * ends the process. The call is still the worker's: when it traps again it
+		 * waits for that answer (no second fill, no side effect made twice). */
 		struct user_regs_struct r = t->saved;
 		REG_RET(r) = (uint64_t)-513;   /* -ERESTARTNOINTR */
 		ptrace(PTRACE_SETREGS, t->tid, 0, &r);
-		t->c = NULL;   /* still the worker's */
-		t->with_worker = false;
-		t->st = TS_RUNNING;
+		expect_again(t, false, verdict_continue());
 		resume(t, 0);
 		return;
 	}
@@ -367,7 +440,7 @@ static void on_pause_exit(struct thr *t)
 static void on_exit_stop(struct thr *t)
 {
 	if (t->st == TS_PAUSED) {
-		on_pause_exit(t);
+		on_sleep_exit(t);
 		return;
 	}
 	struct user_regs_struct r;
@@ -435,7 +508,7 @@ static void on_stop(pid_t tid, int status)
 				free(t->stack);
 				*t = keep;
 				o->c = NULL;
-				o->replay_c = NULL;
+				o->nagain = 0;
 				o->stack = NULL;
 			}
 			thr_gone((pid_t)old);
@@ -447,6 +520,14 @@ static void on_stop(pid_t tid, int status)
 	} else {
 		resume(t, sig);   /* a signal on its way to the tracee: deliver it */
 	}
+}
+
+static struct again *again_of(struct thr *t, const struct call *c)
+{
+	for (int i = 0; i < t->nagain; i++)
+		if (t->again[i].c == c && !t->again[i].known)
+			return &t->again[i];
+	return NULL;
 }
 
 static void take_answers(void)
@@ -467,13 +548,17 @@ static void take_answers(void)
 		next = rev->next;
 		struct thr *t = *slot(rev->c->pid);
 		if (t && t->c == rev->c && t->st == TS_PAUSED && !t->answered) {
-			/* Wake it from pause(): the answer is given at pause's exit stop. */
+			/* Wake it from its sleep: the answer is given at the sleep's exit stop. */
 			t->v = rev->v;
 			t->answered = true;
 			ptrace(PTRACE_INTERRUPT, t->tid, 0, 0);
 		} else if (t && t->c == rev->c && t->st == TS_CALL) {
 			t->with_worker = false;
 			apply(t, rev->v);   /* it could not be put to sleep: still stopped */
+		} else if (t && again_of(t, rev->c)) {
+			struct again *a = again_of(t, rev->c);
+			a->v = rev->v;   /* given when the call traps again */
+			a->known = true;
 		} else {
 			drop_call(rev->c, &rev->v);   /* the caller died or was cut short meanwhile */
 		}

@@ -75,7 +75,7 @@ no_ptrace=" node_share node_share_mpi session session_hosts session_stream slurm
   out=$log/$(tr / - <<<"$name").txt
   tmp=$BUILD/tests/outer-tmp; mkdir -p "$tmp"; chmod 1777 "$tmp"
   REAL_COLLRUN=$COLLRUN OUTER_LISTENER=$BUILD/tests/helpers/outer_listener OUTER_TMP=$tmp \
-    COLLRUN=$SRC/tests/diff/under-outer-listener.sh COLLRUN_BACKEND=auto "$SRC/tests/diff/run-diff.sh" 2>&1 |
+    COLLRUN=$SRC/tests/integration/helpers/under_outer_listener.sh COLLRUN_BACKEND=auto "$SRC/tests/diff/run-diff.sh" 2>&1 |
     sed -E 's#^(PASS|FAIL|SKIP): #\1: outer-listener/#' >"$out"; rc=${PIPESTATUS[0]}
   before=$fail
   count_lines "$out"

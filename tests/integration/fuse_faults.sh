@@ -12,6 +12,7 @@
 #                                 reads through it: it must finish (not deadlock)
 #   slow-fs-does-not-stall-others A's open is held at the closed gate; B (stat of libc) must
 #                                 be answered while A waits
+#   handled-signal-waits-for-held-fill  a SIGUSR1 handler runs after the held open returns
 #   sigterm-ends-held-fill        SIGTERM to collrun while its program's open is held at the
 #                                 closed gate ends collrun and the program (gate never opened)
 #   write-loop-fsops              300 cycles of write-open + stats + read-open: collrun must
@@ -154,6 +155,39 @@ if ! grep -q '^launcher ended: yes, status 143' "$S/term.native"; then
   fail sigterm-ends-held-fill "native run broken: $(tr '\n' ' ' <"$S/term.native")"
 elif cmp -s "$S/term.native" "$S/term.collrun"; then pass sigterm-ends-held-fill
 else fail sigterm-ends-held-fill "native: $(tr '\n' ' ' <"$S/term.native"); collrun: $(tr '\n' ' ' <"$S/term.collrun")"; fi
+
+# --- a handled signal while a fill is held waits for the open's end ----------------------
+# collrun(1), Interrupted calls: once collrun has a call, it waits for the answer and only a
+# fatal signal ends it (as an open of a local file natively; this FUSE server, natively,
+# fails the open with EINTR instead). So the handler must run after the open has returned,
+# and see the marker made just before the gate opens. The test waits until the signal is
+# pending or the handler has (wrongly) already run. Both backends.
+SIGOPEN=$(helper signal_open) || finish
+usr1_side() {   # usr1_side native|collrun
+  local pre=() pid v=$S/usr1.$1 st i
+  rm -f "$CTL/pid" "$CTL/marker" "$v".*; mkfifo -m 0666 "$CTL/pid"; : >"$v.handler"
+  settle_clock
+  [ "$1" = collrun ] && pre=("$COLLRUN" "${CR_OPTS[@]}" --)
+  gate "$M" close
+  "${pre[@]}" "$SIGOPEN" "$M/a" "$CTL/marker" "$CTL/pid" 3>"$v.handler" >"$v.out" 2>&1 &
+  local top=$!
+  pid=$(timeout "$HANG" cat "$CTL/pid")
+  gate_held "$M"
+  kill -USR1 "$pid"
+  for i in $(seq 200000); do
+    [ -s "$v.handler" ] && break
+    st=$(sed -n 's/^\(SigPnd\|ShdPnd\):[[:space:]]*//p' "/proc/$pid/status" 2>/dev/null | tr '\n' ' ')
+    for x in $st; do [ $((16#$x & 0x200)) != 0 ] && break 2; done
+  done
+  : >"$CTL/marker"
+  gate "$M" open
+  wait "$top"; echo "status $?" >>"$v.out"
+  cat "$v.handler" "$v.out" >"$v"
+}
+usr1_side collrun
+want=$(printf 'handler: marker seen\nopen: ok, read 6 bytes: hello\nstatus 0')
+if [ "$(cat "$S/usr1.collrun")" = "$want" ]; then pass handled-signal-waits-for-held-fill
+else fail handled-signal-waits-for-held-fill "got: $(tr '\n' ' ' <"$S/usr1.collrun") (want: $(tr '\n' ' ' <<<"$want"))"; fi
 
 # --- a job that writes in a loop: collrun must not cost slowfs more than the job -------
 loop="for i in \$(seq 300); do k=\$((i % 10)); echo \$i >'$M/w/f'\$k
