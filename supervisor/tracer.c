@@ -408,8 +408,8 @@ static void on_seccomp(struct thr *t)
 	call_finish(c, v);   /* counts, then tracer_answer: applied at once on this thread */
 }
 
-/* The sleep (ppoll or pause) of a parked call has returned: the worker answered (we interrupted it), or a
- * signal came first. */
+/* The sleep (ppoll or pause) of a parked call has returned: the worker answered (we
+ * interrupted it), or a signal came first. */
 static void on_sleep_exit(struct thr *t)
 {
 	if (!t->answered) {
