@@ -5,8 +5,9 @@
 # in bench/results/, then the whole of bench/RESULTS.md from those pieces; run-decide.sh,
 # run-fill.sh (what a cache miss costs: slowfs operations, supervisor system calls per call)
 # run-discovery.sh (the default policy vs an explicit --cache on a Spack layout and an
-# unactivated venv) and run-bcast.sh (the session broadcast stream vs MPI_Bcast, idle CPU)
-# then add their own sections to it.
+# unactivated venv), run-bcast.sh (the session broadcast stream vs MPI_Bcast, idle CPU) and
+# run-backends.sh (user notification vs ptrace vs strace -f, and --audit) then add their own
+# sections to it.
 # Env: BUILD (./build), COLLRUN ($BUILD/collrun), RESULTS (bench/RESULTS.md),
 # FIGS (bench/results). Working files: $BUILD/bench/all and $BUILD/bench/scaling.
 set -euo pipefail
@@ -17,10 +18,10 @@ RESULTS=${RESULTS:-$SRC/bench/RESULTS.md} FIGS=${FIGS:-$SRC/bench/results}
 case ${1:-full} in
 	quick) MICRO=(N=20000 REPS=1 RUNS=5) SCALING=(NS="1 2 4 8" DELAY=20 REPS=1 K=8 M=8) TARGET="make bench-quick"
 	       FILL=(REPS=1 CALLS=2000 LABEL=quick) DISC=(REPS=1 K=8 M=4 FUNCS=100 LABEL=quick)
-	       BCAST=(SIZE_MIB=64 REPS=1 CHUNKS=8 IDLE=10 LABEL=quick) ;;
+	       BCAST=(SIZE_MIB=64 REPS=1 CHUNKS=8 IDLE=10 LABEL=quick) BACK=(N=20000 REPS=1 LABEL=quick) ;;
 	full)  MICRO=(N=100000 REPS=3 RUNS=20) SCALING=(NS="1 2 4 8 16 32" DELAY=200 REPS=3 K=40 M=20) TARGET="make bench"
 	       FILL=(REPS=3 CALLS=10000 LABEL=full) DISC=(REPS=3 K=40 M=20 FUNCS=400 LABEL=full)
-	       BCAST=(SIZE_MIB=256 REPS=3 IDLE=30 LABEL=full) ;;
+	       BCAST=(SIZE_MIB=256 REPS=3 IDLE=30 LABEL=full) BACK=(N=100000 REPS=3 LABEL=full) ;;
 	*) echo "usage: $0 [quick|full]" >&2; exit 2 ;;
 esac
 W=$BUILD/bench/all; rm -rf "$W"; mkdir -p "$W" "$FIGS"
@@ -187,4 +188,8 @@ env "${DISC[@]}" BUILD="$BUILD" COLLRUN="$COLLRUN" OUT="$RESULTS" "$SRC/bench/ru
 say "bench/run-bcast.sh ($(words "${BCAST[@]}"))"
 env "${BCAST[@]}" BUILD="$BUILD" OUT="$RESULTS" "$SRC/bench/run-bcast.sh" >"$W/bcast.log" 2>&1 \
 	|| { tail -20 "$W/bcast.log" >&2; say "run-bcast.sh failed (log: $W/bcast.log)"; }
+# The two backends and --audit (issue 13): run-backends.sh adds its section.
+say "bench/run-backends.sh ($(words "${BACK[@]}"))"
+env "${BACK[@]}" BUILD="$BUILD" COLLRUN="$COLLRUN" OUT="$RESULTS" "$SRC/bench/run-backends.sh" >"$W/backends.log" 2>&1 \
+	|| { tail -20 "$W/backends.log" >&2; say "run-backends.sh failed (log: $W/backends.log)"; }
 say "done in $(secs "$T0") s: $RESULTS, $FIGS/*.png"
