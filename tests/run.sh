@@ -56,7 +56,7 @@ no_ptrace=" node_share node_share_mpi session session_hosts session_stream slurm
     case $no_ptrace in *" $(basename "$t" .sh) "*) continue ;; esac
     name=ptrace/$(basename "$(dirname "$t")")/$(basename "$t" .sh)
     out=$log/$(tr / - <<<"$name").txt
-    COLLRUN_BACKEND=ptrace "$t" 2>&1 | sed -E 's#^(PASS|FAIL|SKIP): #\1: ptrace/#' >"$out"; rc=${PIPESTATUS[0]}
+    COLLRUN_BACKEND=ptrace COLLRUN_DIFF_TRACED=1 "$t" 2>&1 | sed -E 's#^(PASS|FAIL|SKIP): #\1: ptrace/#' >"$out"; rc=${PIPESTATUS[0]}
     before=$fail
     count_lines "$out"
     if [ "$rc" != 0 ] && [ "$fail" = "$before" ]; then
@@ -75,7 +75,8 @@ no_ptrace=" node_share node_share_mpi session session_hosts session_stream slurm
   out=$log/$(tr / - <<<"$name").txt
   tmp=$BUILD/tests/outer-tmp; mkdir -p "$tmp"; chmod 1777 "$tmp"
   REAL_COLLRUN=$COLLRUN OUTER_LISTENER=$BUILD/tests/helpers/outer_listener OUTER_TMP=$tmp \
-    COLLRUN=$SRC/tests/integration/helpers/under_outer_listener.sh COLLRUN_BACKEND=auto "$SRC/tests/diff/run-diff.sh" 2>&1 |
+    COLLRUN=$SRC/tests/integration/helpers/under_outer_listener.sh COLLRUN_BACKEND=auto COLLRUN_DIFF_TRACED=1 \
+    "$SRC/tests/diff/run-diff.sh" 2>&1 |
     sed -E 's#^(PASS|FAIL|SKIP): #\1: outer-listener/#' >"$out"; rc=${PIPESTATUS[0]}
   before=$fail
   count_lines "$out"
