@@ -29,11 +29,16 @@ umask 022
 mkdir -p "$TREE/pkg/sub" "$RD" && chmod 700 "$RD" || { fail setup "cannot create the tree"; finish; }
 for i in $(seq 1 12); do echo "V = $i" >"$TREE/pkg/m$i.py"; done
 : >"$TREE/pkg/__init__.py"; ln -s m1.py "$TREE/pkg/link.py"
-fresh() { rm -rf "$TREE/w"; mkdir -p "$TREE/w/perm" "$TREE/w/grow" "$TREE/w/scratch"; : >"$TREE/w/grow/old.txt"; }
+# The writable part, made again before each run: through the mount once it is there, never
+# behind slowfs's back (slowfs keeps nodes for removed inodes: a folder made again with a
+# reused inode number is then not found, natively too).
+W_ROOT=$TREE
+fresh() { rm -rf "$W_ROOT/w"; mkdir -p "$W_ROOT/w/perm" "$W_ROOT/w/grow" "$W_ROOT/w/scratch"; : >"$W_ROOT/w/grow/old.txt"; }
 fresh
 slowfs_mount "$TREE" "$M" writable || { [ $? = 77 ] && { skip all "$(cat "$S/mount.log")"; finish; }
   fail mount "$(tail -2 "$S/mount.log")"; finish; }
 trap 'slowfs_umount "$M"' EXIT
+W_ROOT=$M
 
 # run NAME [COLLRUN-OPTS...] — the probe natively (NAME=native) or under collrun
 run() {
