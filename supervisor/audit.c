@@ -70,13 +70,26 @@ static const char *disposition(const struct call *c, const struct verdict *v)
 	return "filled";   /* looked up (or performed) on the file system for this call */
 }
 
-void audit_capture_args(const struct call *c, char *buf, size_t size)
+bool audit_decode_args(const struct call *c, char *buf, size_t size)
 {
 	struct abuf b = { buf, 0, size, audit_fmt == AUDIT_JSONL };
 	audit_args(&b, c);
-	captured_for = b.len < size ? c : NULL;   /* too long: decoded again, at the audit */
-	if (captured_for)
-		buf[b.len] = '\0', captured = buf;
+	if (b.len >= size)
+		return false;   /* too long: decoded again, at the audit */
+	buf[b.len] = '\0';
+	return true;
+}
+
+void audit_use_args(const struct call *c, const char *decoded)
+{
+	captured_for = c;
+	captured = decoded;
+}
+
+void audit_capture_args(const struct call *c, char *buf, size_t size)
+{
+	captured_for = audit_decode_args(c, buf, size) ? c : NULL;
+	captured = buf;
 }
 
 static void args(struct abuf *b, const struct call *c)

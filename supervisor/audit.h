@@ -27,6 +27,11 @@ void audit_close(void);
  * audit_call(c). buf (size bytes) must live until then. A backend that audits at a
  * syscall-exit stop, with the caller still stopped, need not call it. */
 void audit_capture_args(const struct call *c, char *buf, size_t size);
+/* The same in two steps, for a backend that holds many calls at once (tracer.c): decode
+ * into buf (false if it does not fit), and later, just before audit_call(c) on the same
+ * thread, say that those are c's arguments. */
+bool audit_decode_args(const struct call *c, char *buf, size_t size);
+void audit_use_args(const struct call *c, const char *decoded);
 
 /* CLOCK_MONOTONIC in ns: what struct call's t_recv holds. */
 uint64_t audit_now_ns(void);

@@ -60,11 +60,11 @@ static const char usage[] =
 	"Debugging a start-up (collrun(1), AUDIT):\n"
 	"      --audit[=FILE]      write a line for every trapped call (arguments, result,\n"
 	"                          how it was answered, latency) to FILE (default: standard\n"
-	"                          error); a passed call's result shows as ? unless the\n"
-	"                          ptrace backend traps it (--backend=ptrace)\n"
+	"                          error); picks the ptrace backend unless --backend says\n"
+	"                          (with notify, a passed call's result shows as ?)\n"
 	"      --audit-format=FMT  text (strace-like, default) or jsonl (one JSON object a line)\n"
 	"      --backtrace         add the calling thread's stack to each audit line (needs\n"
-	"                          --audit; picks the ptrace backend unless --backend says)\n"
+	"                          --audit and the ptrace backend)\n"
 	"  collrun report FILE... [--plot OUT.png]\n"
 	"                          summarise jsonl audit files: top paths and directories,\n"
 	"                          ENOENT storms, time per process, suggested cache rules\n"
@@ -299,8 +299,9 @@ int options_parse(int argc, char **argv, struct options *o)
 		log_msg("--backtrace adds stacks to audit lines: it needs --audit[=FILE]");
 		return EXIT_USAGE;
 	}
-	/* Stacks are walked in ptrace stops only. */
-	if (o->backtrace && o->backend == SHIM_AUTO)
+	/* Only the ptrace backend sees a passed call's result, and stacks are walked in ptrace
+	 * stops only: an audit is traced unless --backend (or COLLRUN_BACKEND) says otherwise. */
+	if (o->audit && o->backend == SHIM_AUTO)
 		o->backend = SHIM_PTRACE;
 	if (optind >= argc && (o->print_policy || o->explain || o->start_session || o->end_session)) {
 		o->argv = argv + optind;

@@ -80,6 +80,9 @@ struct thr {
 	} again[4];                     /* innermost (a handler's, of a handler's...) last */
 	int nagain;
 	bool stack_ok;
+	char *args;                     /* --audit: a passed call's arguments, decoded before
+					   the kernel runs it (an exec replaces the memory) */
+	bool args_ok;
 	struct thr *next;
 };
 
@@ -148,6 +151,7 @@ static void thr_gone(pid_t tid)
 			drop_call(t->again[i].c, &t->again[i].v);
 	*p = t->next;
 	free(t->stack);
+	free(t->args);
 	free(t);
 	nthreads--;
 	bt_forget(tid);   /* a process's leader: its maps (nothing for other threads) */
@@ -169,8 +173,12 @@ static bool audit_wanted(void)
 
 static void record(struct thr *t, struct call *c, const struct verdict *v, bool known, int64_t result)
 {
-	if (audit_on)
-		audit_call(c, v, known, result, t->stack_ok ? t->stack : NULL);
+	if (!audit_on)
+		return;
+	if (t->args_ok)
+		audit_use_args(c, t->args);
+	t->args_ok = false;
+	audit_call(c, v, known, result, t->stack_ok ? t->stack : NULL);
 }
 
 /* The call is over for us: log, record, recycle. */
@@ -242,6 +250,9 @@ static void apply(struct thr *t, struct verdict v)
 	}
 	/* V_CONTINUE (a V_DEFER or V_PARKED never reaches here) */
 	if (audit_wanted()) {
+		enum { ARGS_MAX = 16384 };
+		if (t->args || (t->args = malloc(ARGS_MAX)))
+			t->args_ok = audit_decode_args(t->c, t->args, ARGS_MAX);
 		t->v = v;
 		t->st = TS_EXIT_AUDIT;
 	} else {
@@ -506,10 +517,12 @@ static void on_stop(pid_t tid, int status)
 				keep.tid = t->tid;
 				keep.next = t->next;
 				free(t->stack);
+				free(t->args);
 				*t = keep;
 				o->c = NULL;
 				o->nagain = 0;
 				o->stack = NULL;
+				o->args = NULL;
 			}
 			thr_gone((pid_t)old);
 			t = thr_get(tid);
