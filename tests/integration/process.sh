@@ -121,11 +121,19 @@ done
 [ "$res2" = " 0,0 1,some 1,some" ] && pass cache-option || fail cache-option "got$res (want files=0,served=0 without; files=1,served>0 with)"
 
 # --- collrun inside collrun -------------------------------------------------------------
+# (A sanitized inner collrun under the ptrace backend cannot exit cleanly: LeakSanitizer
+# stops the world with ptrace, and the inner collrun is a tracee already.)
+if [ "${COLLRUN_BACKEND:-}" = ptrace ] && grep -qa __asan_init "$COLLRUN"; then
+  for n in nested-true nested-python; do
+    skip $n "sanitized build under the ptrace backend: LeakSanitizer needs ptrace, and the inner collrun is traced"
+  done
+else
 run_to "$S/nest" "$COLLRUN" -- "$COLLRUN" -- /bin/true </dev/null; expect_rc nested-true 0 "$S/nest"
 nestpy='import json, decimal, email.message, sqlite3, sys; print(json.dumps(sorted(sys.modules)[:50]), decimal.Decimal(2).sqrt())'
 run_to "$S/nestpy-collrun" "$COLLRUN" -- "$COLLRUN" -- $PY -c "$nestpy" "$MARK" </dev/null
 run_to "$S/nestpy-native" $PY -c "$nestpy" "$MARK" </dev/null
 same_files nested-python "$S/nestpy-native" "$S/nestpy-collrun"
+fi
 
 # --- threads: python (imports, reads, subprocesses) and C (raw look-ups) ----------------
 cat >"$S/threads.py" <<'PYEOF'
