@@ -174,14 +174,17 @@ bench-quick: deps-if-root
 	$(MAKE) --no-print-directory all $(BENCH_BIN) slowfs
 	BUILD=$(abspath $(BUILD)) COLLRUN=$(abspath $(BUILD)/collrun) bench/run-all.sh quick
 
-install: $(BUILD)/collrun
+# collrun-session (built with MPICH) goes beside collrun: that is where sessions look first.
+install: $(BUILD)/collrun $(if $(MPI_LIBS),$(BUILD)/collrun-session)
 	install -D -m 0755 $(BUILD)/collrun $(DESTDIR)$(PREFIX)/bin/collrun
+	if [ -x $(BUILD)/collrun-session ]; then install -D -m 0755 $(BUILD)/collrun-session $(DESTDIR)$(PREFIX)/bin/collrun-session; fi
 	install -D -m 0644 man/collrun.1 $(DESTDIR)$(PREFIX)/share/man/man1/collrun.1
 	install -D -m 0644 policy/default.policy $(DESTDIR)$(PREFIX)/share/collrun/default.policy
 	if [ -f man/collrun-policy.5 ]; then install -D -m 0644 man/collrun-policy.5 $(DESTDIR)$(PREFIX)/share/man/man5/collrun-policy.5; fi
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/collrun $(DESTDIR)$(PREFIX)/share/man/man1/collrun.1 \
+	rm -f $(DESTDIR)$(PREFIX)/bin/collrun $(DESTDIR)$(PREFIX)/bin/collrun-session \
+	      $(DESTDIR)$(PREFIX)/share/man/man1/collrun.1 \
 	      $(DESTDIR)$(PREFIX)/share/man/man5/collrun-policy.5 $(DESTDIR)$(PREFIX)/share/collrun/default.policy
 
 clean:
