@@ -31,17 +31,24 @@ for t in "$BUILD"/tests/unit/*; do
   echo "unit/$name: $synth"
 done
 
-for t in "$SRC"/tests/diff/*.sh "$SRC"/tests/integration/*.sh; do
-  [ -x "$t" ] || continue
-  name=$(basename "$(dirname "$t")")/$(basename "$t" .sh)
+# run_script PREFIX SCRIPT [VAR=VALUE...] — one test script, with those variables in its
+# environment and its check names under PREFIX (ptrace/, outer-listener/ or none): its
+# lines are counted, and a script that fails without a FAIL line counts as one.
+run_script() {
+  local prefix=$1 t=$2 name out rc before; shift 2
+  name=$prefix$(basename "$(dirname "$t")")/$(basename "$t" .sh)
   out=$log/$(tr / - <<<"$name").txt
-  "$t" >"$out" 2>&1; rc=$?
+  env "$@" "$t" 2>&1 | sed -E "s#^(PASS|FAIL|SKIP): #\\1: $prefix#" >"$out"; rc=${PIPESTATUS[0]}
   before=$fail
   count_lines "$out"
   if [ "$rc" != 0 ] && [ "$fail" = "$before" ]; then
     echo "FAIL: $name: exited $rc without a FAIL line (see $out)"; fail=$((fail + 1))
   fi
   echo "$name: $(grep -c '^PASS: ' "$out") passed, $(grep -c '^FAIL: ' "$out") failed"
+}
+
+for t in "$SRC"/tests/diff/*.sh "$SRC"/tests/integration/*.sh; do
+  [ -x "$t" ] && run_script "" "$t"
 done
 
 # The same differential and integration tests again under the ptrace backend (issue 13):
@@ -54,15 +61,7 @@ no_ptrace=" node_share node_share_mpi session session_hosts session_stream slurm
   for t in "$SRC"/tests/diff/*.sh "$SRC"/tests/integration/*.sh; do
     [ -x "$t" ] || continue
     case $no_ptrace in *" $(basename "$t" .sh) "*) continue ;; esac
-    name=ptrace/$(basename "$(dirname "$t")")/$(basename "$t" .sh)
-    out=$log/$(tr / - <<<"$name").txt
-    COLLRUN_BACKEND=ptrace COLLRUN_DIFF_TRACED=1 "$t" 2>&1 | sed -E 's#^(PASS|FAIL|SKIP): #\1: ptrace/#' >"$out"; rc=${PIPESTATUS[0]}
-    before=$fail
-    count_lines "$out"
-    if [ "$rc" != 0 ] && [ "$fail" = "$before" ]; then
-      echo "FAIL: $name: exited $rc without a FAIL line (see $out)"; fail=$((fail + 1))
-    fi
-    echo "$name: $(grep -c '^PASS: ' "$out") passed, $(grep -c '^FAIL: ' "$out") failed"
+    run_script ptrace/ "$t" COLLRUN_BACKEND=ptrace COLLRUN_DIFF_TRACED=1
   done
 }
 
@@ -71,19 +70,10 @@ no_ptrace=" node_share node_share_mpi session session_hosts session_stream slurm
 # backend and still answer exactly as natively.
 {
   echo "outer-listener pass: tests/diff under outer_listener, COLLRUN_BACKEND=auto"
-  name=outer-listener/diff/run-diff
-  out=$log/$(tr / - <<<"$name").txt
   tmp=$BUILD/tests/outer-tmp; mkdir -p "$tmp"; chmod 1777 "$tmp"
-  REAL_COLLRUN=$COLLRUN OUTER_LISTENER=$BUILD/tests/helpers/outer_listener OUTER_TMP=$tmp \
-    COLLRUN=$SRC/tests/integration/helpers/under_outer_listener.sh COLLRUN_BACKEND=auto COLLRUN_DIFF_TRACED=1 \
-    "$SRC/tests/diff/run-diff.sh" 2>&1 |
-    sed -E 's#^(PASS|FAIL|SKIP): #\1: outer-listener/#' >"$out"; rc=${PIPESTATUS[0]}
-  before=$fail
-  count_lines "$out"
-  if [ "$rc" != 0 ] && [ "$fail" = "$before" ]; then
-    echo "FAIL: $name: exited $rc without a FAIL line (see $out)"; fail=$((fail + 1))
-  fi
-  echo "$name: $(grep -c '^PASS: ' "$out") passed, $(grep -c '^FAIL: ' "$out") failed"
+  run_script outer-listener/ "$SRC/tests/diff/run-diff.sh" REAL_COLLRUN="$COLLRUN" \
+    OUTER_LISTENER="$BUILD/tests/helpers/outer_listener" OUTER_TMP="$tmp" \
+    COLLRUN="$SRC/tests/integration/helpers/under_outer_listener.sh" COLLRUN_BACKEND=auto COLLRUN_DIFF_TRACED=1
   rm -rf "$tmp"
 }
 
