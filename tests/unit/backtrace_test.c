@@ -123,20 +123,27 @@ Test(backtrace, second_process_of_the_same_program_uses_the_object_cache)
 	bt_clear();
 }
 
+/* bt_chain MODE (jit, bare), stopped at its open and walked into *b; bt_collect must succeed. */
+static void walk_chain_mode(const char *mode, struct bt *b)
+{
+	char exe[PATH_MAX], label[64];
+	helper_path("bt_chain", exe, sizeof exe);
+	char *argv[] = { exe, "/nonexistent-bt-chain-probe", (char *)mode, NULL };
+	pid_t pid = bt_spawn_at_open(argv, argv[1]);
+	cr_assert_gt(pid, 0);
+	int r = bt_collect(pid, b);
+	snprintf(label, sizeof label, "bt_chain %s", mode);
+	show(label, b);
+	bt_kill(pid);
+	cr_assert_eq(r, 0, "bt_collect: %s", strerror(-r));
+}
+
 Test(backtrace, a_frame_without_unwind_information_is_shown_and_the_walk_goes_on)
 {
 	/* inner is called from code in an anonymous mapping (a JIT's): that frame has no object
 	 * and no name; libunwind passes it by its frame pointer, so via_jit and main follow. */
-	char exe[PATH_MAX];
-	helper_path("bt_chain", exe, sizeof exe);
-	char *argv[] = { exe, "/nonexistent-bt-chain-probe", "jit", NULL };
-	pid_t pid = bt_spawn_at_open(argv, argv[1]);
-	cr_assert_gt(pid, 0);
 	struct bt b;
-	int r = bt_collect(pid, &b);
-	show("bt_chain jit", &b);
-	bt_kill(pid);
-	cr_assert_eq(r, 0, "bt_collect: %s", strerror(-r));
+	walk_chain_mode("jit", &b);
 	int i = find_fn(&b, "inner", 0);
 	cr_assert(i > 0 && i + 1 < b.n, "inner at %d of %d", i, b.n);
 	cr_assert_str_eq(b.f[i + 1].obj, "", "the JIT frame's object");
@@ -151,16 +158,8 @@ Test(backtrace, a_stack_that_cannot_be_walked_ends_the_list_without_an_error)
 {
 	/* The openat is made on a fresh zeroed stack with rbp 0: the first frame is found, the
 	 * next return address is 0, and the call still succeeds with what it has. */
-	char exe[PATH_MAX];
-	helper_path("bt_chain", exe, sizeof exe);
-	char *argv[] = { exe, "/nonexistent-bt-chain-probe", "bare", NULL };
-	pid_t pid = bt_spawn_at_open(argv, argv[1]);
-	cr_assert_gt(pid, 0);
 	struct bt b;
-	int r = bt_collect(pid, &b);
-	show("bt_chain bare", &b);
-	bt_kill(pid);
-	cr_assert_eq(r, 0, "bt_collect: %s", strerror(-r));
+	walk_chain_mode("bare", &b);
 	cr_assert_geq(b.n, 1);
 	cr_assert_str_eq(b.f[0].fn, "on_bare_stack");
 	cr_assert_eq(find_fn(&b, "main", 0), -1, "main lies beyond a stack that cannot be walked");
