@@ -48,6 +48,17 @@ struct start {
 	bool foreign_root;     /* the caller's root is not ours */
 };
 
+struct verdict {
+	enum verdict_kind kind;
+	int64_t val;
+	int fd;                /* V_ADDFD: our descriptor, closed by the loop */
+	unsigned fd_flags;     /* V_ADDFD: O_CLOEXEC or 0 */
+	/* V_ADDFD: the descriptor is the file itself (not a memfd copy): close ours before the
+	 * caller runs, so that its close is the last one, as natively (release-time work: a
+	 * flush, lock and lease release, ext4's allocation on close, NFS close-to-open). */
+	bool last_close_theirs;
+};
+
 struct call {
 	struct call *next;     /* queue or waiter list */
 	struct call *rnext;    /* the list of calls workers are running (notify.c) */
@@ -95,18 +106,10 @@ struct call {
 	 * descriptor is swapped for the original first. -1: none. */
 	int swap_fd;
 	struct obj *swap_obj;
+	/* ptrace: the verdict a worker queued (by next) for the tracer thread (tracer.c). */
+	struct verdict traced_v;
 };
 
-struct verdict {
-	enum verdict_kind kind;
-	int64_t val;
-	int fd;                /* V_ADDFD: our descriptor, closed by the loop */
-	unsigned fd_flags;     /* V_ADDFD: O_CLOEXEC or 0 */
-	/* V_ADDFD: the descriptor is the file itself (not a memfd copy): close ours before the
-	 * caller runs, so that its close is the last one, as natively (release-time work: a
-	 * flush, lock and lease release, ext4's allocation on close, NFS close-to-open). */
-	bool last_close_theirs;
-};
 
 static inline struct verdict verdict_continue(void) { return (struct verdict){ .kind = V_CONTINUE, .fd = -1 }; }
 static inline struct verdict verdict_return(int64_t v) { return (struct verdict){ .kind = V_RETURN, .val = v, .fd = -1 }; }

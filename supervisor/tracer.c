@@ -88,23 +88,16 @@ struct thr {
 
 #define NBUCKET 1024
 static struct thr *threads[NBUCKET];
-static size_t nthreads;
 static bool seized_once, done_said;
-
-struct answer {
-	struct call *c;
-	struct verdict v;
-	struct answer *next;
-};
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;   /* the queue and the request */
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
-static struct answer *queue;
+static struct call *queue;   /* answered by workers, linked by next, newest first */
 static pid_t seize_pid;          /* a request of tracer_attach, 0: none */
 static int seize_err;
 static bool seize_done;
 static int evfd = -1, donefd = -1;
-static pid_t tracer_tid;
+static __thread bool on_tracer;   /* this thread is the tracer (no gettid per answer) */
 static uint64_t next_id = 1;
 
 static struct thr **slot(pid_t tid)
@@ -125,7 +118,6 @@ static struct thr *thr_get(pid_t tid)
 		return NULL;
 	t->tid = tid;
 	*p = t;
-	nthreads++;
 	return t;
 }
 
@@ -153,7 +145,6 @@ static void thr_gone(pid_t tid)
 	free(t->stack);
 	free(t->args);
 	free(t);
-	nthreads--;
 	bt_forget(tid);   /* a process's leader: its maps (nothing for other threads) */
 }
 
@@ -164,11 +155,6 @@ static void resume(struct thr *t, int sig)
 											  : PTRACE_CONT;
 	if (ptrace(req, t->tid, 0, (void *)(long)sig) < 0 && errno != ESRCH)
 		log_trace(1, "[%d] cannot resume: %s", (int)t->tid, strerror(errno));
-}
-
-static bool audit_wanted(void)
-{
-	return audit_on;
 }
 
 static void record(struct thr *t, struct call *c, const struct verdict *v, bool known, int64_t result)
@@ -249,7 +235,7 @@ static void apply(struct thr *t, struct verdict v)
 		return;
 	}
 	/* V_CONTINUE (a V_DEFER or V_PARKED never reaches here) */
-	if (audit_wanted()) {
+	if (audit_on) {
 		enum { ARGS_MAX = 16384 };
 		if (t->args || (t->args = malloc(ARGS_MAX)))
 			t->args_ok = audit_decode_args(t->c, t->args, ARGS_MAX);
@@ -546,36 +532,37 @@ static struct again *again_of(struct thr *t, const struct call *c)
 static void take_answers(void)
 {
 	pthread_mutex_lock(&mu);
-	struct answer *a = queue;
+	struct call *c = queue;
 	queue = NULL;
 	pthread_mutex_unlock(&mu);
 	/* Oldest first (the queue is pushed at its head). */
-	struct answer *rev = NULL;
-	while (a) {
-		struct answer *next = a->next;
-		a->next = rev;
-		rev = a;
-		a = next;
+	struct call *rev = NULL;
+	while (c) {
+		struct call *next = c->next;
+		c->next = rev;
+		rev = c;
+		c = next;
 	}
-	for (struct answer *next; rev; rev = next) {
+	for (struct call *next; rev; rev = next) {
 		next = rev->next;
-		struct thr *t = *slot(rev->c->pid);
-		if (t && t->c == rev->c && t->st == TS_PAUSED && !t->answered) {
+		rev->next = NULL;
+		struct verdict v = rev->traced_v;
+		struct thr *t = *slot(rev->pid);
+		struct again *a = t ? again_of(t, rev) : NULL;
+		if (t && t->c == rev && t->st == TS_PAUSED && !t->answered) {
 			/* Wake it from its sleep: the answer is given at the sleep's exit stop. */
-			t->v = rev->v;
+			t->v = v;
 			t->answered = true;
 			ptrace(PTRACE_INTERRUPT, t->tid, 0, 0);
-		} else if (t && t->c == rev->c && t->st == TS_CALL) {
+		} else if (t && t->c == rev && t->st == TS_CALL) {
 			t->with_worker = false;
-			apply(t, rev->v);   /* it could not be put to sleep: still stopped */
-		} else if (t && again_of(t, rev->c)) {
-			struct again *a = again_of(t, rev->c);
-			a->v = rev->v;   /* given when the call traps again */
+			apply(t, v);   /* it could not be put to sleep: still stopped */
+		} else if (a) {
+			a->v = v;   /* given when the call traps again */
 			a->known = true;
 		} else {
-			drop_call(rev->c, &rev->v);   /* the caller died or was cut short meanwhile */
+			drop_call(rev, &v);   /* the caller died or was cut short meanwhile */
 		}
-		free(rev);
 	}
 }
 
@@ -629,7 +616,7 @@ static void reap(void)
 static void *tracer_main(void *arg)
 {
 	(void)arg;
-	tracer_tid = (pid_t)syscall(SYS_gettid);
+	on_tracer = true;
 	sigset_t chld;
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
@@ -662,7 +649,7 @@ static void wake(void)
 
 void tracer_answer(struct call *c, struct verdict v)
 {
-	if ((pid_t)syscall(SYS_gettid) == tracer_tid) {
+	if (on_tracer) {
 		struct thr *t = *slot(c->pid);
 		if (t && t->c == c)
 			apply(t, v);
@@ -670,22 +657,11 @@ void tracer_answer(struct call *c, struct verdict v)
 			drop_call(c, &v);
 		return;
 	}
-	struct answer *a = malloc(sizeof *a);
-	if (!a) {
-		/* Never leave a caller stopped: the tracer passes it (its answer is lost). */
-		log_msg("out of memory: a traced call is passed to the kernel");
-		if (v.kind == V_ADDFD)
-			close(v.fd);
-		v = verdict_continue();
-		a = NULL;
-	}
-	static struct answer spare;   /* only when malloc failed; used once at a time */
-	if (!a)
-		a = &spare;
-	*a = (struct answer){ c, v, NULL };
+	/* The call is ours until answered: its own fields carry the verdict to the tracer. */
+	c->traced_v = v;
 	pthread_mutex_lock(&mu);
-	a->next = queue;
-	queue = a;
+	c->next = queue;
+	queue = c;
 	pthread_mutex_unlock(&mu);
 	wake();
 }
