@@ -55,6 +55,12 @@ int shim_compile_filter(struct sock_fprog *prog, bool redirects, bool trace)
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
 	if (!ctx)
 		return -ENOMEM;
+	/* A binary tree of syscall numbers rather than libseccomp's default list: the kernel
+	 * runs the program for every syscall number when it is installed (to find those it
+	 * may always allow), and a list of ~150 tests made that 0.4 ms of every launch; the
+	 * tree costs a third of it, and fewer tests on each call that is not always allowed.
+	 * Older libseccomp lacks the attribute: the list then, as before. */
+	(void)seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
 	int err = seccomp_arch_add(ctx, SCMP_ARCH_X86);
 	if (!err)
 		err = seccomp_arch_add(ctx, SCMP_ARCH_X32);
