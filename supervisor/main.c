@@ -300,6 +300,8 @@ static int start(const struct options *o, const char *path, struct keeper *k, pi
 	struct launch l = { sv[1], &prog, &old, &nofile, sh->sock >= 0 ? sh->sup_pid : 0, backend, redirects,
 			    path, o->argv };
 	err = keeper_start(k, run_program, &l);
+	if (!err && sh->sock < 0)
+		pool_prestart(&node);   /* after the fork: a second thread makes a fork dearer */
 	close(sv[1]);
 	free(prog.filter);
 	if (err)
@@ -314,6 +316,10 @@ static int start(const struct options *o, const char *path, struct keeper *k, pi
 		return failed_start(k, EXIT_FAILURE_COLLRUN);
 	}
 	*pidp = km.pid;
+	/* While the program's setup installs its filter: learn what its execve would have
+	 * had to wait for. */
+	if (sh->sock < 0)
+		exec_prelearn(&sup, km.pid, path, environ);
 	struct shim_msg m;
 	int fd;
 	if (unix_recv(sv[0], &m, sizeof m, &fd) <= 0)

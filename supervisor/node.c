@@ -108,6 +108,8 @@ static void fs_insert(struct node *n, const struct fsinfo *fi)
 		i = (i + 1) & (n->fs_cap - 1);
 	n->fs[i] = *fi;
 	n->fs_n++;
+	if (fi->listable && !fs_is_local(fi->type))
+		__atomic_store_n(&n->remote_listable, true, __ATOMIC_RELEASE);
 }
 
 bool node_mounted_by_job(const struct node *n, uint64_t mnt)
@@ -283,20 +285,8 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-static void enqueue_locked(struct node *n, struct call *c)
+static void add_worker_locked(struct node *n)
 {
-	c->next = NULL;
-	if (n->pool.tail)
-		n->pool.tail->next = c;
-	else
-		n->pool.head = c;
-	n->pool.tail = c;
-	if (n->pool.idle > 0) {
-		pthread_cond_signal(&n->pool.cond);
-		return;
-	}
-	if (n->pool.nthreads >= n->pool.max)
-		return;   /* a running worker takes it when done */
 	pthread_t t;
 	pthread_attr_t a;
 	sigset_t all, old;
@@ -311,6 +301,30 @@ static void enqueue_locked(struct node *n, struct call *c)
 	pthread_attr_destroy(&a);
 	if (n->pool.nthreads == 0)
 		log_msg("cannot start a worker thread: calls that need a fill will wait");
+}
+
+static void enqueue_locked(struct node *n, struct call *c)
+{
+	c->next = NULL;
+	if (n->pool.tail)
+		n->pool.tail->next = c;
+	else
+		n->pool.head = c;
+	n->pool.tail = c;
+	if (n->pool.idle > 0) {
+		pthread_cond_signal(&n->pool.cond);
+		return;
+	}
+	if (n->pool.nthreads < n->pool.max)
+		add_worker_locked(n);   /* else a running worker takes it when done */
+}
+
+void pool_prestart(struct node *n)
+{
+	node_lock(n);
+	if (n->pool.nthreads == 0 && n->pool.max > 0)
+		add_worker_locked(n);
+	node_unlock(n);
 }
 
 void pool_submit(struct node *n, struct call *c)

@@ -36,6 +36,9 @@ struct node {
 	struct data_store data_store;
 	struct fsinfo *fs;         /* open-addressed by mnt */
 	size_t fs_cap, fs_n;
+	/* Some file system of fs is one whose listings are served (network, FUSE): until then
+	 * a listing call cannot be ours to serve and goes to the kernel unexamined. Set once. */
+	bool remote_listable;
 	/* Mount ids that existed when the job first mounted something: file systems mounted
 	 * later may be served by the job itself (a FUSE server) and are never filled. NULL
 	 * until the job mounts. */
@@ -76,6 +79,10 @@ void node_snapshot_mounts(struct node *n);
 
 /* Workers. Queue a call for a worker (under the lock or not: takes it). */
 void pool_submit(struct node *n, struct call *c);
+/* Start the first worker now, while the program is being started: every program's execve
+ * needs one (to read the new binary), and creating it then cost 0.15-0.25 ms of the
+ * program's start-up. */
+void pool_prestart(struct node *n);
 /* Under the lock: move the waiters of a slot back to the queue. */
 void pool_requeue_locked(struct node *n, struct call **waiters);
 /* Stop taking work (fork of the lingering copy, exit). */

@@ -34,6 +34,7 @@ bool replica_disabled;
 static struct obj *table[NBUCKETS];
 static int base_fd = -1;        /* O_PATH: the rendezvous directory */
 static int dir_fd = -1;         /* O_RDONLY, flocked: our replicas-PID folder */
+static bool any_made;           /* sticky: a replica was made (replicas_made) */
 static char dir_name[64];
 static uint64_t dir_mnt;        /* the mount our replicas are on */
 static unsigned next_no = 1;
@@ -145,6 +146,7 @@ static int make(struct obj *o)
 		futimens(fd, t);
 	}
 	close(fd);
+	__atomic_store_n(&any_made, true, __ATOMIC_RELEASE);
 	o->replica_no = no;
 	o->replica_ino = st.st_ino;
 	o->rnext = table[st.st_ino % NBUCKETS];
@@ -166,6 +168,11 @@ int replica_open(struct node *n, struct obj *o, int flags)
 	snprintf(name, sizeof name, "%u", o->replica_no);
 	int fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | (flags & O_NONBLOCK));
 	return fd < 0 ? -errno : fd;
+}
+
+bool replicas_made(void)
+{
+	return __atomic_load_n(&any_made, __ATOMIC_ACQUIRE);
 }
 
 struct obj *replica_original(uint64_t mnt, uint64_t ino)

@@ -22,6 +22,9 @@ extern bool replica_disabled;
  * such as O_NONBLOCK), made on first use with o's permission bits and times; -errno if
  * none can be made (then the caller opens the original). No file-system request. */
 int replica_open(struct node *n, struct obj *o, int flags);
+/* Has any replica been made (by this process or the one it was forked from)? Until one
+ * is, no descriptor of any caller can be a replica. No lock needed. */
+bool replicas_made(void);
 /* Lock held. The original of the replica with this identity, or NULL. */
 struct obj *replica_original(uint64_t mnt, uint64_t ino);
 /* What /proc/PID/fdinfo/FD says of a caller's descriptor (no file-system request). */

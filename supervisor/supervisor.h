@@ -4,6 +4,7 @@
  * performing. Node state (the cache itself) is in node.h. Both travel with every call
  * (struct call's job and node); `sup` is the one job this process serves today. */
 #pragma once
+#include <limits.h>
 #include "cache/data.h"
 #include "discover.h"
 #include "policy.h"
@@ -44,6 +45,10 @@ struct job {
 	struct timespec start;
 	struct inode_set written;     /* inodes the job opened for writing (guarded by node lock) */
 	struct discovered disc;       /* trees learned while the job runs (discover.h) */
+	/* The program collrun starts was learned before its execve (exec_prelearn): that
+	 * execve, by this pid of this path, is passed at once. Cleared when it comes. */
+	pid_t prelearned_pid;
+	char prelearned[PATH_MAX];
 	struct inflight *inflight;    /* guarded by node lock */
 	size_t ninflight, capinflight;
 };
@@ -56,6 +61,11 @@ int job_discovery_init(struct job *j);
 /* Add a discovered tree (if the policy learns from source) and log it with -v: whether it
  * is new. */
 bool discover_add_logged(struct job *j, unsigned source, const char *dir, const char *why);
+/* Learn PROGRAM (an absolute path) and what its environment envp names, as the execve
+ * handler would, before it runs (handlers/exec.c): collrun does it while the keeper and the
+ * program's setup run, instead of holding the program's execve for it. pid is the process
+ * that will make that execve. */
+void exec_prelearn(struct job *j, pid_t pid, const char *program, char *const envp[]);
 /* Sets up the job and the node (node.h) it is served by. */
 int supervisor_init(struct job *j);
 /* Once, after the program's exec: if it does not have our credentials, capabilities and

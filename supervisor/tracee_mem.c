@@ -47,6 +47,42 @@ int tracee_read(pid_t pid, uint64_t addr, void *buf, size_t len)
 	return (size_t)n == len ? 0 : -EFAULT;
 }
 
+ssize_t tracee_read_page(pid_t pid, uint64_t addr, void *buf, size_t n)
+{
+	size_t chunk = PAGE - addr % PAGE;
+	return vm_read(pid, addr, buf, n < chunk ? n : chunk);
+}
+
+ssize_t tracee_read_heads(pid_t pid, const uint64_t *addr, size_t n, char (*heads)[TRACEE_HEAD_MAX + 1])
+{
+	enum { BATCH = 64 };   /* well under IOV_MAX */
+	size_t done = 0;
+	while (done < n) {
+		struct iovec local[BATCH], remote[BATCH];
+		size_t k = n - done < BATCH ? n - done : BATCH;
+		for (size_t i = 0; i < k; i++) {
+			uint64_t a = addr[done + i];
+			size_t len = PAGE - a % PAGE;
+			if (len > TRACEE_HEAD_MAX)
+				len = TRACEE_HEAD_MAX;
+			memset(heads[done + i], 0, TRACEE_HEAD_MAX + 1);
+			local[i] = (struct iovec){ heads[done + i], len };
+			remote[i] = (struct iovec){ (void *)(uintptr_t)a, len };
+		}
+		ssize_t got = process_vm_readv(pid, local, k, remote, k, 0);
+		if (got < 0)
+			return done ? (ssize_t)done : -errno;
+		/* A partial transfer stops at the first iovec that could not be read whole. */
+		for (size_t i = 0; i < k; i++) {
+			if ((size_t)got < local[i].iov_len)
+				return done + i;
+			got -= local[i].iov_len;
+		}
+		done += k;
+	}
+	return done;
+}
+
 int tracee_write(pid_t pid, uint64_t addr, const void *buf, size_t len)
 {
 	struct iovec local = { (void *)buf, len };

@@ -156,6 +156,11 @@ static struct verdict serve(struct call *c, struct obj *o, int fd, const struct 
 struct verdict h_getdents64(struct call *c)
 {
 	int fd = (int)c->args[0];
+	/* Only a replica, or a directory of a network or FUSE file system, is ours to list:
+	 * before either exists, the descriptor need not be looked up (/proc/PID/fdinfo cost
+	 * most of every listing of a local directory). */
+	if (!replicas_made() && !__atomic_load_n(&c->node->remote_listable, __ATOMIC_ACQUIRE))
+		return verdict_continue();
 	struct fdinfo fi;
 	if (fd < 0 || fdinfo_of(c->pid, fd, &fi) < 0 || (fi.flags & O_PATH))
 		return verdict_continue();   /* EBADF and the like: the kernel's */
@@ -183,6 +188,8 @@ struct verdict h_getdents64(struct call *c)
 static struct verdict to_original(struct call *c)
 {
 	int fd = (int)c->args[0];
+	if (!replicas_made())
+		return verdict_continue();
 	struct obj *o = replica_of_fd(c, fd);
 	if (o) {
 		c->swap_fd = fd;

@@ -10,6 +10,7 @@
 #include "discover.h"
 #include "learn.h"
 #include "log.h"
+#include "node.h"
 #include "tracee_mem.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -45,15 +46,11 @@ static void add_list(struct job *j, const char *list, const char *why)
 	free(copy);
 }
 
-/* The environment string at addr, if its name is one we want: its value (malloc'd) and the
- * name's index in *which, else NULL. */
-static char *wanted(pid_t pid, uint64_t addr, const char *const *names, size_t nnames, size_t *which)
+/* The value of the environment string at addr whose head (its first bytes, already read)
+ * starts with one of names and '=': malloc'd, with the name's index in *which; else NULL. */
+static char *wanted(pid_t pid, uint64_t addr, const char *head, const char *const *names, size_t nnames,
+		    size_t *which)
 {
-	char head[32];
-	ssize_t n = tracee_read_string(pid, addr, head, sizeof head);
-	if (n == -EFAULT)
-		return NULL;
-	head[sizeof head - 1] = '\0';
 	for (size_t i = 0; i < nnames; i++) {
 		size_t l = strlen(names[i]);
 		if (strncmp(head, names[i], l) || head[l] != '=')
@@ -71,37 +68,99 @@ static char *wanted(pid_t pid, uint64_t addr, const char *const *names, size_t n
 	return NULL;
 }
 
-/* Loop thread: read the new program's environment and add what it names. */
+/* The first ENV_BATCH pointers of envp from i on (fewer at its NULL or a bad page): how
+ * many, or 0 at the end. */
+#define ENV_BATCH 256
+static size_t env_pointers(pid_t pid, uint64_t envp, size_t i, uint64_t *p)
+{
+	size_t n = 0;
+	while (n < ENV_BATCH && i + n < ENV_MAX_VARS) {
+		uint64_t at = envp + (i + n) * sizeof *p;
+		ssize_t got = tracee_read_page(pid, at, p + n, (ENV_BATCH - n) * sizeof *p);
+		if (got < (ssize_t)sizeof *p)   /* a pointer across two pages (an unaligned envp) */
+			got = tracee_read(pid, at, p + n, sizeof *p) == 0 ? (ssize_t)sizeof *p : 0;
+		if (got < (ssize_t)sizeof *p)
+			break;
+		for (size_t k = 0; k < (size_t)got / sizeof *p; k++)
+			if (!p[n + k])
+				return n + k;
+		n += got / sizeof *p;
+	}
+	return n;
+}
+
+static const char *const names[] = { "LD_LIBRARY_PATH", "PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV",
+				     "CONDA_PREFIX", "PATH", "HOME", "PYTHONUSERBASE" };
+
+/* names[k]'s value v (malloc'd; taken) in the environment of exe: what it adds. */
+static void note_var(struct job *j, struct exec_note *note, size_t k, char *v, const char *exe)
+{
+	char why[PATH_MAX + 64];
+	snprintf(why, sizeof why, "%s of %s", names[k], exe);
+	if (k < sizeof search_vars / sizeof *search_vars)
+		add_list(j, v, why);
+	else if (k < sizeof search_vars / sizeof *search_vars + sizeof tree_vars / sizeof *tree_vars)
+		discover_add_logged(j, POL_SRC_ENVIRONMENT, v, why);
+	if (strcmp(names[k], "PATH") == 0 && !note->path)
+		note->path = v, v = NULL;
+	else if (strcmp(names[k], "HOME") == 0 && !note->home)
+		note->home = v, v = NULL;
+	else if (strcmp(names[k], "PYTHONUSERBASE") == 0 && !note->userbase)
+		note->userbase = v, v = NULL;
+	free(v);
+}
+
+/* Loop thread: read the new program's environment and add what it names. Its pointers
+ * and the first bytes of its strings are read a batch per system call: one read each cost
+ * a quarter of a millisecond on every exec. */
 static struct exec_note *read_env(struct call *c, uint64_t envp, const char *exe)
 {
-	static const char *const names[] = { "LD_LIBRARY_PATH", "PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV",
-					     "CONDA_PREFIX", "PATH", "HOME", "PYTHONUSERBASE" };
 	struct exec_note *note = calloc(1, sizeof *note);
 	if (!note || !envp)
 		return note;
-	char why[PATH_MAX + 64];
-	for (size_t i = 0; i < ENV_MAX_VARS; i++) {
-		uint64_t p;
-		if (tracee_read(c->pid, envp + i * sizeof p, &p, sizeof p) < 0 || !p)
-			break;
-		size_t k;
-		char *v = wanted(c->pid, p, names, sizeof names / sizeof *names, &k);
-		if (!v)
-			continue;
-		snprintf(why, sizeof why, "%s of %s", names[k], exe);
-		if (k < sizeof search_vars / sizeof *search_vars)
-			add_list(c->job, v, why);
-		else if (k < sizeof search_vars / sizeof *search_vars + sizeof tree_vars / sizeof *tree_vars)
-			discover_add_logged(c->job, POL_SRC_ENVIRONMENT, v, why);
-		if (strcmp(names[k], "PATH") == 0 && !note->path)
-			note->path = v, v = NULL;
-		else if (strcmp(names[k], "HOME") == 0 && !note->home)
-			note->home = v, v = NULL;
-		else if (strcmp(names[k], "PYTHONUSERBASE") == 0 && !note->userbase)
-			note->userbase = v, v = NULL;
-		free(v);
+	uint64_t p[ENV_BATCH];
+	static __thread char heads[ENV_BATCH][TRACEE_HEAD_MAX + 1];
+	for (size_t i = 0, n; i < ENV_MAX_VARS && (n = env_pointers(c->pid, envp, i, p)) > 0; i += n) {
+		ssize_t h = tracee_read_heads(c->pid, p, n, heads);
+		for (size_t j = 0; j < n; j++) {
+			/* A head not read in the batch (a string on a bad page after a good one):
+			 * on its own, as before. */
+			if ((ssize_t)j >= h && tracee_read_string(c->pid, p[j], heads[j], sizeof heads[j]) == -EFAULT)
+				continue;
+			heads[j][TRACEE_HEAD_MAX] = '\0';
+			size_t k;
+			char *v = wanted(c->pid, p[j], heads[j], names, sizeof names / sizeof *names, &k);
+			if (v)
+				note_var(c->job, note, k, v, exe);
+		}
+		if (n < ENV_BATCH)
+			break;   /* its NULL, or a page we could not read */
 	}
 	return note;
+}
+
+void exec_prelearn(struct job *j, pid_t pid, const char *program, char *const envp[])
+{
+	if (j->pass_all || !(j->policy.discover_sources & ~POL_SRC_LIBRARIES) || program[0] != '/' ||
+	    strlen(program) >= sizeof j->prelearned)
+		return;
+	struct exec_note note = { 0 };
+	for (char *const *e = envp; e && *e; e++)
+		for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
+			size_t l = strlen(names[k]);
+			if (strncmp(*e, names[k], l) == 0 && (*e)[l] == '=') {
+				char *v = strdup(*e + l + 1);
+				if (v)
+					note_var(j, &note, k, v, program);
+				break;
+			}
+		}
+	STAT_ADD(node.fsops, learn_program(j, AT_FDCWD, program, program, &note));
+	free(note.path);
+	free(note.home);
+	free(note.userbase);
+	strcpy(j->prelearned, program);
+	j->prelearned_pid = pid;
 }
 
 static struct verdict serve_exec(struct call *c, int dirfd, uint64_t path, uint64_t envp)
@@ -112,6 +171,10 @@ static struct verdict serve_exec(struct call *c, int dirfd, uint64_t path, uint6
 		int routed = route_call(c, dirfd, path);   /* path, start, and its absolute form */
 		if (routed < 0 || !c->raw[0])
 			return verdict_continue();
+		if (c->pid == c->job->prelearned_pid && strcmp(c->raw, c->job->prelearned) == 0) {
+			c->job->prelearned_pid = 0;   /* the program collrun started: learned already */
+			return verdict_continue();
+		}
 		c->exec = read_env(c, envp, c->path[0] ? c->path : c->raw);
 		return verdict_defer();   /* the file itself is read by a worker */
 	}

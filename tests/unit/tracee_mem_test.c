@@ -63,6 +63,47 @@ Test(tracee_mem, write_to_read_only_memory_is_efault_like_the_kernel)
 	munmap(p, 4096);
 }
 
+Test(tracee_mem, heads_are_read_in_one_batch_up_to_their_page_end)
+{
+	/* An environment's strings: short ones whole, long ones cut at the head size, one
+	 * ending just before an unmapped page read up to it. */
+	char *p = page_pair(), *last = p + 4096 - 6;
+	strcpy(p, "HOME=/root");
+	memset(p + 100, 'L', 60);
+	p[160] = '\0';
+	strcpy(last, "PATH=");
+	uint64_t addr[] = { (uintptr_t)p, (uintptr_t)(p + 100), (uintptr_t)last };
+	char heads[3][TRACEE_HEAD_MAX + 1];
+	cr_assert_eq(tracee_read_heads(getpid(), addr, 3, heads), 3);
+	cr_assert_str_eq(heads[0], "HOME=/root");
+	cr_assert_eq(strnlen(heads[1], sizeof heads[1]), TRACEE_HEAD_MAX);
+	cr_assert_str_eq(heads[2], "PATH=");
+	munmap(p, 4096);
+}
+
+Test(tracee_mem, heads_after_a_bad_pointer_are_left_unread)
+{
+	char ok[] = "LD_LIBRARY_PATH=/x";
+	uint64_t addr[70];
+	char heads[70][TRACEE_HEAD_MAX + 1];
+	for (int i = 0; i < 70; i++)
+		addr[i] = (uintptr_t)ok;
+	addr[66] = 8;   /* in the second batch: the first 66 are read, the rest left */
+	cr_assert_eq(tracee_read_heads(getpid(), addr, 70, heads), 66);
+	cr_assert_str_eq(heads[65], ok);
+	addr[0] = 8;
+	cr_assert_eq(tracee_read_heads(getpid(), addr, 70, heads), -EFAULT);
+}
+
+Test(tracee_mem, an_array_read_stops_at_its_page_end)
+{
+	char *p = page_pair();
+	uint64_t buf[8];
+	cr_assert_eq(tracee_read_page(getpid(), (uintptr_t)(p + 4096 - 16), buf, sizeof buf), 16);
+	cr_assert_eq(tracee_read_page(getpid(), (uintptr_t)(p + 4096), buf, sizeof buf), -EFAULT);
+	munmap(p, 4096);
+}
+
 Test(stat_encoding, stored_stat_bytes_equal_what_the_kernel_writes)
 {
 	/* The cache stores newfstatat's struct and replays it for stat, lstat and newfstatat:
