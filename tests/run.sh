@@ -3,6 +3,13 @@
 # scripts. Scripts print "PASS: name", "FAIL: name: why" or "SKIP: name: why" lines;
 # this file counts them and ends with the one summary line CI reads.
 set -u
+# Tests send ^C-like SIGINTs and SIGQUITs to jobs: started in the background by a
+# non-interactive shell (`make check &`, a CI wrapper) both arrive ignored, and a shell
+# cannot undo that itself. Start again with the default actions (coreutils' env).
+if [ -z "${COLLRUN_TESTS_SIGNALS_SET:-}" ]; then
+  export COLLRUN_TESTS_SIGNALS_SET=1
+  exec env --default-signal=INT,QUIT,TERM,HUP,TSTP,TTIN,TTOU,PIPE,USR1,USR2 "$0" "$@"
+fi
 : "${BUILD:?}" "${SRC:?}" "${COLLRUN:?}"
 export BUILD SRC COLLRUN
 pass=0 fail=0 skip=0

@@ -3,6 +3,13 @@
 # stdout, stderr and exit status byte for byte, and reads fields of the --stats-file line.
 # Needs COLLRUN, BUILD (tests/run.sh sets them; standalone runs default to ./build).
 set -u
+# Signal checks rely on default actions: a script started in the background by a
+# non-interactive shell gets SIGINT and SIGQUIT ignored, which no shell can undo itself.
+# Then start it again with the defaults (tests/run.sh does the same for make check). What
+# a child inherits is read in a child (sed's own status): bash itself always ignores SIGQUIT.
+if (( 0x$(sed -n 's/^SigIgn:[[:space:]]*//p' /proc/self/status) & 0x6 )); then
+  exec env --default-signal=INT,QUIT "$0" "$@"
+fi
 SRC=${SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 BUILD=${BUILD:-$SRC/build}
 COLLRUN=${COLLRUN:-$BUILD/collrun}
