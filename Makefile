@@ -23,6 +23,14 @@ CFLAGS    += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -DCOLLRUN_VERSION='"
 # (libunwind-ptrace) only for bench/backtrace's comparison.
 UNWIND_LIBS := -lunwind-generic -lunwind
 LDLIBS    := -lseccomp $(UNWIND_LIBS)
+# collrun's own libraries are found where they were at build time (DT_RPATH, searched
+# before LD_LIBRARY_PATH) rather than by probing every folder of the job's LD_LIBRARY_PATH
+# first: on a parallel file system that was hundreds of look-ups per rank before the job
+# even started (tests/integration/discovery.sh, collrun-given-ld-path).
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+ifneq ($(MULTIARCH),)
+LDFLAGS   += -Wl,--disable-new-dtags,-rpath,/lib/$(MULTIARCH):/usr/lib/$(MULTIARCH)
+endif
 ifeq ($(SANITIZE),1)
 CFLAGS    += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS   += -fsanitize=address,undefined

@@ -178,6 +178,8 @@ static int add_patterns(struct parser *ps, enum pol_action a, struct token *pat,
 		int r = policy_add(ps->p, a, e, target, err, origin);
 		if (r)
 			return r == -EINVAL ? fail(ps, name, line, pat->col, "'%s' cannot be used here", e) : r;
+		if (a == POL_CACHE)
+			ps->p->rules[ps->p->n - 1].flags |= POL_RULE_EXPANDED;
 	}
 	return 0;
 }

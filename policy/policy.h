@@ -41,6 +41,10 @@ struct pol_rule {
 };
 #define POL_RULE_DISCOVERED 1u   /* a tree discovered while the job runs (discover.c) */
 #define POL_RULE_RESOLVED 2u     /* ... whose links on the way were looked for, once */
+/* A CACHE tree a ${VAR} named (a search path in collrun's environment): its links and ".."
+ * are resolved like a discovered tree's, so a "current" link or a "pkg/../lib" entry of
+ * LD_LIBRARY_PATH covers where its files are. */
+#define POL_RULE_EXPANDED 4u
 
 struct policy {
 	struct pol_rule *rules;

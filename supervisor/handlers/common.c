@@ -343,24 +343,45 @@ static enum walk_res resolve_tree(struct call *c, struct pol_rule *r)
 	return res;
 }
 
+/* A tree discovered, or named by a ${VAR}, whose links and ".." were not looked at yet. */
+static bool to_resolve(const struct pol_rule *r)
+{
+	return r && (r->flags & (POL_RULE_DISCOVERED | POL_RULE_EXPANDED)) &&
+	       !(__atomic_load_n(&r->flags, __ATOMIC_RELAXED) & POL_RULE_RESOLVED);
+}
+
 enum walk_res walk_call(struct walk *w)
 {
 	struct call *c = w->c;
 	enum walk_res r = walk(w);
-	bool left = (r == WALK_PASS && w->left_trees) || (r == WALK_DONE && !walk_answerable(w));
-	struct pol_rule *rule = (struct pol_rule *)c->rule;
-	if (!left || !rule || !(rule->flags & POL_RULE_DISCOVERED) ||
-	    (__atomic_load_n(&rule->flags, __ATOMIC_RELAXED) & POL_RULE_RESOLVED))
-		return r;
-	enum walk_res rr = resolve_tree(c, rule);
-	if (rr == WALK_MISS || rr == WALK_PARKED)
-		return rr;   /* the call runs again from the top, in a worker or when woken */
-	bool follow = w->follow;
-	const char *path = w->path;
-	walk_done(w);
-	walk_init(w, c, follow);
-	w->path = path;
-	return walk(w);
+	/* First the rule that decided the path; then, if the walk still leaves it, the
+	 * discovered tree that names the path: a search path entry "APP/../lib" is decided by
+	 * APP (the program's own tree, whose name it starts with), while its place is known
+	 * only once the entry itself is resolved. */
+	for (int k = 0; k < 2; k++) {
+		bool left = (r == WALK_PASS && w->left_trees) || (r == WALK_DONE && !walk_answerable(w));
+		if (!left)
+			return r;
+		struct pol_rule *rule = (struct pol_rule *)c->rule;
+		if (k == 1) {
+			const struct pol_rule *d = NULL;
+			const struct policy *p = &c->job->policy;
+			rule = p->discovered && c->path[0] && p->discovered(p->discovered_ctx, c->path, &d)
+				? (struct pol_rule *)d : NULL;
+		}
+		if (!to_resolve(rule))
+			continue;
+		enum walk_res rr = resolve_tree(c, rule);
+		if (rr == WALK_MISS || rr == WALK_PARKED)
+			return rr;   /* the call runs again from the top, in a worker or when woken */
+		bool follow = w->follow;
+		const char *path = w->path;
+		walk_done(w);
+		walk_init(w, c, follow);
+		w->path = path;
+		r = walk(w);
+	}
+	return r;
 }
 
 enum walk_res cached_lookup(struct call *c, bool follow, final_fn final, void *ctx, int *err)

@@ -26,6 +26,8 @@
 #   job-sets-ld-path    `sh -c 'export LD_LIBRARY_PATH=MNT/mods/…; MNT/mods/tool-2/bin/tool'`
 #                       (entries through ".." and through a link to the version):
 #                       the job script sets the search path itself (a module load)
+#   collrun-given-ld-path  `LD_LIBRARY_PATH=MNT/mods/… collrun -- MNT/mods/tool-2/bin/tool` (the
+#                       first program is learned before its execve, from collrun's environment)
 #   mpiexec-genv        `collrun -- mpiexec -n 2 -genv LD_LIBRARY_PATH MNT/mpi/… MNT/mpi/ring-1/bin/rank`
 #                       (MPICH hydra; ranks' output lines sorted before comparing)
 #   venv-unactivated    MNT/venv/bin/python (a venv made by `python3 -m venv --without-pip`
@@ -322,6 +324,13 @@ done
 # 2. A job script that sets LD_LIBRARY_PATH itself, then runs the tool
 RUN=(sh -c "LD_LIBRARY_PATH='$MODPATH'; export LD_LIBRARY_PATH; '$MNT/mods/tool-2/bin/tool'")
 scenario job-sets-ld-path "$MNT/mods"
+
+# 2b. The same LD_LIBRARY_PATH given to collrun itself: the program collrun starts is learned
+#     from collrun's own environment before its execve, which is then passed at once
+SAVED=("${CLEAN[@]}"); CLEAN+=(LD_LIBRARY_PATH="$MODPATH")
+RUN=("$MNT/mods/tool-2/bin/tool")
+scenario collrun-given-ld-path "$MNT/mods"
+CLEAN=("${SAVED[@]}")
 
 # 3. mpiexec inside collrun, the ranks' LD_LIBRARY_PATH given with -genv
 if command -v mpiexec >/dev/null; then
