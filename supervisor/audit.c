@@ -139,7 +139,11 @@ static void stack_json(struct abuf *b, const struct bt *s)
 static void build(struct abuf *b, const struct call *c, const struct verdict *v, bool known, int64_t r,
 		  const struct bt *stack, uint64_t now)
 {
-	uint64_t lat = now > c->t_recv ? (now - c->t_recv) / 1000 : 0;
+	/* Up to the answer, not to now: once answered (SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP)
+	 * the caller runs on this CPU at once, and its own work until its next call would
+	 * count as ours. */
+	uint64_t end = c->t_answer && c->t_answer <= now ? c->t_answer : now;
+	uint64_t lat = end > c->t_recv ? (end - c->t_recv) / 1000 : 0;
 	/* The wall-clock time the call was received (strace shows a call's entry). */
 	struct timespec wall;
 	clock_gettime(CLOCK_REALTIME, &wall);

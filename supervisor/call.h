@@ -64,6 +64,7 @@ struct call {
 	struct call *rnext;    /* the list of calls workers are running (notify.c) */
 	uint64_t id;           /* notification cookie */
 	uint64_t t_recv;       /* CLOCK_MONOTONIC ns when the call was received (--audit latency) */
+	uint64_t t_answer;     /* ... and when its answer went to the kernel (0: not yet) */
 	pid_t pid;             /* caller's thread id, in our pid namespace */
 	int nr;                /* native syscall number (of the native twin, for i386/x32) */
 	int sysno;             /* the number as the caller made it */

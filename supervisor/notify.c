@@ -164,6 +164,8 @@ void call_finish(struct call *c, struct verdict v)
 	char args[16384];
 	if (audit_on)
 		audit_capture_args(c, args, sizeof args);
+	if (audit_on)
+		c->t_answer = audit_now_ns();
 	if (v.kind == V_ADDFD) {
 		struct seccomp_notif_addfd add = { .id = c->id, .srcfd = v.fd, .newfd = 0,
 						   .newfd_flags = v.fd_flags,
@@ -286,6 +288,7 @@ void call_init(struct call *c, uint64_t id, pid_t pid, int nr, uint32_t arch, co
 	c->next = NULL;
 	c->id = id;
 	c->t_recv = audit_now_ns();
+	c->t_answer = 0;
 	c->pid = pid;
 	c->nr = nr;
 	c->sysno = nr;
