@@ -6,24 +6,30 @@
 # run-fill.sh (what a cache miss costs: slowfs operations, supervisor system calls per call)
 # run-discovery.sh (the default policy vs an explicit --cache on a Spack layout and an
 # unactivated venv), run-bcast.sh (the session broadcast stream vs MPI_Bcast, idle CPU) and
-# run-backends.sh (user notification vs ptrace vs strace -f, and --audit) then add their own
-# sections to it.
+# run-backends.sh (user notification vs ptrace vs strace -f, and --audit) and run-fastpath.sh
+# (issue 12: per-call cost by kind of answer, start-up against a bare launcher) then add their
+# own sections to it.
 # Env: BUILD (./build), COLLRUN ($BUILD/collrun), RESULTS (bench/RESULTS.md),
-# FIGS (bench/results). Working files: $BUILD/bench/all and $BUILD/bench/scaling.
+# FIGS (bench/results; for quick, $BUILD/bench/RESULTS.md and $BUILD/bench/results). Working files: $BUILD/bench/all and $BUILD/bench/scaling.
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$(mkdir -p "${BUILD:-$SRC/build}" && cd "${BUILD:-$SRC/build}" && pwd)
 COLLRUN=${COLLRUN:-$BUILD/collrun}
-RESULTS=${RESULTS:-$SRC/bench/RESULTS.md} FIGS=${FIGS:-$SRC/bench/results}
 case ${1:-full} in
-	quick) MICRO=(N=20000 REPS=1 RUNS=5) SCALING=(NS="1 2 4 8" DELAY=20 REPS=1 K=8 M=8) TARGET="make bench-quick"
+	quick) FAST=(N=20000 REPS=1 RUNS=5 LABEL=quick) MICRO=(N=20000 REPS=1 RUNS=5) SCALING=(NS="1 2 4 8" DELAY=20 REPS=1 K=8 M=8) TARGET="make bench-quick"
 	       FILL=(REPS=1 CALLS=2000 LABEL=quick) DISC=(REPS=1 K=8 M=4 FUNCS=100 LABEL=quick)
 	       BCAST=(SIZE_MIB=64 REPS=1 CHUNKS=8 IDLE=10 LABEL=quick) BACK=(N=20000 REPS=1 LABEL=quick) ;;
-	full)  MICRO=(N=100000 REPS=3 RUNS=20) SCALING=(NS="1 2 4 8 16 32" DELAY=200 REPS=3 K=40 M=20) TARGET="make bench"
+	full)  FAST=(N=100000 REPS=3 RUNS=30 LABEL=full) MICRO=(N=100000 REPS=3 RUNS=20) SCALING=(NS="1 2 4 8 16 32" DELAY=200 REPS=3 K=40 M=20) TARGET="make bench"
 	       FILL=(REPS=3 CALLS=10000 LABEL=full) DISC=(REPS=3 K=40 M=20 FUNCS=400 LABEL=full)
 	       BCAST=(SIZE_MIB=256 REPS=3 IDLE=30 LABEL=full) BACK=(N=100000 REPS=3 LABEL=full) ;;
 	*) echo "usage: $0 [quick|full]" >&2; exit 2 ;;
 esac
+# A smoke run (quick) writes under BUILD: the committed results are those of a full run.
+if [ "${1:-full}" = quick ]; then
+	RESULTS=${RESULTS:-$BUILD/bench/RESULTS.md} FIGS=${FIGS:-$BUILD/bench/results}
+else
+	RESULTS=${RESULTS:-$SRC/bench/RESULTS.md} FIGS=${FIGS:-$SRC/bench/results}
+fi
 W=$BUILD/bench/all; rm -rf "$W"; mkdir -p "$W" "$FIGS"
 say() { printf '\n==== %s\n' "$*" >&2; }
 T0=$EPOCHREALTIME
@@ -192,4 +198,9 @@ env "${BCAST[@]}" BUILD="$BUILD" OUT="$RESULTS" "$SRC/bench/run-bcast.sh" >"$W/b
 say "bench/run-backends.sh ($(words "${BACK[@]}"))"
 env "${BACK[@]}" BUILD="$BUILD" COLLRUN="$COLLRUN" OUT="$RESULTS" "$SRC/bench/run-backends.sh" >"$W/backends.log" 2>&1 \
 	|| { tail -20 "$W/backends.log" >&2; say "run-backends.sh failed (log: $W/backends.log)"; }
+# The fast path (issue 12): per-call cost by kind of answer, no-file-call programs, start-up
+# against a bare launcher; run-fastpath.sh adds its section and fastpath.png.
+say "bench/run-fastpath.sh ($(words "${FAST[@]}"))"
+env "${FAST[@]}" BUILD="$BUILD" COLLRUN="$COLLRUN" OUT="$RESULTS" FIGS="$FIGS" "$SRC/bench/run-fastpath.sh" >"$W/fastpath.log" 2>&1 \
+	|| { tail -20 "$W/fastpath.log" >&2; say "run-fastpath.sh failed (log: $W/fastpath.log)"; }
 say "done in $(secs "$T0") s: $RESULTS, $FIGS/*.png"
