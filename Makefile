@@ -173,7 +173,7 @@ demo: deps-if-root
 	$(MAKE) --no-print-directory all
 	@./bench/demo.sh $(abspath $(BUILD)/collrun)
 
-# bench: everything (~15 min on 2 cores): rewrites bench/RESULTS.md and bench/results/*.png.
+# bench: everything (~26 min on 2 cores): rewrites bench/RESULTS.md and bench/results/*.png.
 # bench-quick: the same at smoke-test sizes (~2 min), written to $(BUILD)/bench/RESULTS.md and
 # $(BUILD)/bench/results/ so that a smoke run never overwrites the committed full results.
 bench: deps-if-root
