@@ -1,6 +1,6 @@
 #!/bin/bash
-# bench/run-all.sh [quick] — what `make bench` (full, ≤ 15 min on 2 cores) and `make
-# bench-quick` (≤ 2 min) run: bench/run-micro.sh (per-call cost, python start-up, memory,
+# bench/run-all.sh [quick] — what `make bench` (full, ~26 min on 2 cores) and `make
+# bench-quick` (~3 min, written under $BUILD/bench/) run: bench/run-micro.sh (per-call cost, python start-up, memory,
 # idle CPU), bench/run-scaling.sh (N ranks on a slow FUSE file system), the gnuplot figures
 # in bench/results/, then the whole of bench/RESULTS.md from those pieces; run-decide.sh,
 # run-fill.sh (what a cache miss costs: slowfs operations, supervisor system calls per call)
