@@ -22,7 +22,10 @@ CFLAGS    += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -DCOLLRUN_VERSION='"
 # libunwind's remote unwinder (supervisor/backtrace.c, --audit --backtrace); _UPT
 # (libunwind-ptrace) only for bench/backtrace's comparison.
 UNWIND_LIBS := -lunwind-generic -lunwind
-LDLIBS    := -lseccomp $(UNWIND_LIBS)
+# libseccomp is linked in (its archive is position-independent) and libunwind is loaded only
+# when --backtrace walks a stack (supervisor/backtrace.c): every launch used to load four
+# libraries besides libc, ~0.4 ms (bench/fastpath-account.md).
+LDLIBS    := -Wl,-Bstatic -lseccomp -Wl,-Bdynamic
 # collrun's own libraries are found where they were at build time (DT_RPATH, searched
 # before LD_LIBRARY_PATH) rather than by probing every folder of the job's LD_LIBRARY_PATH
 # first: on a parallel file system that was hundreds of look-ups per rank before the job
@@ -115,7 +118,7 @@ test-bins: $(BUILD)/tests/helpers/outer_listener
 # bt_collect against libunwind's own _UPT accessors (bench/run-backtrace.sh).
 $(BUILD)/bench/backtrace: bench/backtrace.c tests/unit/bt_harness.h $(BUILD)/libcollrun.a $(BT_HELPERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(BUILD)/libcollrun.a $(LDLIBS) -lunwind-ptrace
+	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(BUILD)/libcollrun.a $(LDLIBS) -lunwind-ptrace $(UNWIND_LIBS)
 
 # decide() benchmark links the policy library itself (pure C, no other objects).
 $(BUILD)/bench/decide: bench/decide.c $(POLICY_SRC) policy/policy.h

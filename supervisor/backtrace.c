@@ -11,6 +11,7 @@
  *    processes (two non-PIE programs use the same addresses for different code). */
 #include "backtrace.h"
 #include "bt_elf.h"
+#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <libunwind.h>
@@ -27,11 +28,65 @@
 #include <sys/user.h>
 #include <unistd.h>
 
-/* Exported by libunwind but not declared by its headers (perf declares it the same way):
- * searches an .eh_frame_hdr-style table through the address space's accessors. */
-extern int UNW_OBJ(dwarf_search_unwind_table)(unw_addr_space_t as, unw_word_t ip,
-					      unw_dyn_info_t *di, unw_proc_info_t *pi,
-					      int need_unwind_info, void *arg);
+/* libunwind is loaded the first time a stack is walked (--backtrace), not linked: linked,
+ * its libraries (with liblzma) were loaded by every collrun, ~0.4 ms of every launch
+ * (bench/fastpath-account.md). Only its types come from its header. */
+static struct {
+	unw_addr_space_t (*create_addr_space)(unw_accessors_t *, int);
+	void (*destroy_addr_space)(unw_addr_space_t);
+	int (*set_caching_policy)(unw_addr_space_t, unw_caching_policy_t);
+	void (*flush_cache)(unw_addr_space_t, unw_word_t, unw_word_t);
+	int (*init_remote)(unw_cursor_t *, unw_addr_space_t, void *);
+	int (*get_reg)(unw_cursor_t *, int, unw_word_t *);
+	int (*is_signal_frame)(unw_cursor_t *);
+	int (*step)(unw_cursor_t *);
+	/* Exported but not declared by its headers (perf declares it the same way): searches
+	 * an .eh_frame_hdr-style table through the address space's accessors. */
+	int (*dwarf_search_unwind_table)(unw_addr_space_t, unw_word_t, unw_dyn_info_t *, unw_proc_info_t *, int,
+					 void *);
+} U;
+static pthread_once_t u_once = PTHREAD_ONCE_INIT;
+static int u_err = -ENOENT;
+#define UNW_STR_(x) #x
+#define UNW_STR(x) UNW_STR_(x)
+#define UNW_SYM(fn) UNW_STR(UNW_OBJ(fn))   /* "_Ux86_64_step": the remote unwinder's names */
+#define UNW_LIB "libunwind-" UNW_STR(UNW_TARGET) ".so.8"
+
+static char u_why[256] = "not loaded";
+
+static void load_libunwind(void)
+{
+	void *h = dlopen(UNW_LIB, RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		snprintf(u_why, sizeof u_why, "%s", dlerror());
+		return;
+	}
+	struct { void **slot; const char *name; } want[] = {
+		{ (void **)&U.create_addr_space, UNW_SYM(create_addr_space) },
+		{ (void **)&U.destroy_addr_space, UNW_SYM(destroy_addr_space) },
+		{ (void **)&U.set_caching_policy, UNW_SYM(set_caching_policy) },
+		{ (void **)&U.flush_cache, UNW_SYM(flush_cache) },
+		{ (void **)&U.init_remote, UNW_SYM(init_remote) },
+		{ (void **)&U.get_reg, UNW_SYM(get_reg) },
+		{ (void **)&U.is_signal_frame, UNW_SYM(is_signal_frame) },
+		{ (void **)&U.step, UNW_SYM(step) },
+		{ (void **)&U.dwarf_search_unwind_table, UNW_SYM(dwarf_search_unwind_table) },
+	};
+	for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+		if (!(*want[i].slot = dlsym(h, want[i].name))) {
+			snprintf(u_why, sizeof u_why, "%s: no %s", UNW_LIB, want[i].name);
+			return;   /* an incompatible libunwind: no stacks */
+		}
+	u_err = 0;
+}
+
+int bt_available(const char **why)
+{
+	pthread_once(&u_once, load_libunwind);
+	if (why)
+		*why = u_err ? u_why : NULL;
+	return u_err;
+}
 
 /* A table built from .eh_frame lives in our memory; libunwind reads tables only through
  * access_mem, so it is shown at this address, which no x86-64 process can map. */
@@ -245,7 +300,7 @@ static struct bt_map *code_map(struct walk *w, uint64_t ip)
 		w->reread = true;
 		if (load_maps(w->p, &changed) == 0) {
 			if (changed)
-				unw_flush_cache(w->p->as, 0, 0);
+				U.flush_cache(w->p->as, 0, 0);
 			m = find_map(w->p, ip);
 		}
 	}
@@ -274,7 +329,7 @@ static int find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *p
 		di.u.rti.table_data = SYNTH_BASE;
 	} else
 		di.u.rti.table_data = e->table_vaddr + m->bias;
-	return UNW_OBJ(dwarf_search_unwind_table)(as, ip, &di, pi, need_unwind_info, arg);
+	return U.dwarf_search_unwind_table(as, ip, &di, pi, need_unwind_info, arg);
 }
 
 static void put_unwind_info(unw_addr_space_t as, unw_proc_info_t *pi, void *arg)
@@ -416,7 +471,7 @@ static void proc_free(struct bt_proc *p)
 {
 	free_maps(p);
 	if (p->as)
-		unw_destroy_addr_space(p->as);
+		U.destroy_addr_space(p->as);
 	bt_elf_free(p->vdso);
 	free(p);
 }
@@ -480,13 +535,13 @@ static int proc_get(pid_t tgid, struct bt_proc **out)
 	p->pid = tgid;
 	bool changed;
 	int r = load_maps(p, &changed);
-	if (r == 0 && !(p->as = unw_create_addr_space(&accessors, 0)))
+	if (r == 0 && !(p->as = U.create_addr_space(&accessors, 0)))
 		r = -ENOMEM;
 	if (r < 0) {
 		proc_free(p);
 		return r;
 	}
-	unw_set_caching_policy(p->as, UNW_CACHE_GLOBAL);
+	U.set_caching_policy(p->as, UNW_CACHE_GLOBAL);
 	p->next = procs;
 	procs = p;
 	*out = p;
@@ -529,21 +584,21 @@ static int collect(pid_t tid, struct bt *out)
 	else if ((r = tgid_of(tid, &tgid)) == 0)
 		r = proc_get(tgid, &w->p);
 	unw_cursor_t c;
-	if (r == 0 && unw_init_remote(&c, w->p->as, w) < 0)
+	if (r == 0 && U.init_remote(&c, w->p->as, w) < 0)
 		r = -EIO;
 	uint64_t prev_sp = 0, prev_ip = 0;
 	bool after_call = false;
 	while (r == 0 && out->n < BT_MAX_FRAMES) {
 		unw_word_t ip, sp;
-		if (unw_get_reg(&c, UNW_REG_IP, &ip) < 0 || unw_get_reg(&c, UNW_REG_SP, &sp) < 0 ||
+		if (U.get_reg(&c, UNW_REG_IP, &ip) < 0 || U.get_reg(&c, UNW_REG_SP, &sp) < 0 ||
 		    ip == 0)
 			break;
 		if (out->n > 0 && ip == prev_ip && sp == prev_sp)
 			break;                  /* no progress: a loop in garbled frames */
 		frame_of(w, &c, ip, after_call, &out->f[out->n++]);
 		prev_ip = ip, prev_sp = sp;
-		after_call = unw_is_signal_frame(&c) <= 0;
-		if (unw_step(&c) <= 0)
+		after_call = U.is_signal_frame(&c) <= 0;
+		if (U.step(&c) <= 0)
 			break;                  /* end of stack, or cannot go further: not an error */
 	}
 	return r;
@@ -556,6 +611,8 @@ int bt_collect(pid_t tid, struct bt *out)
 	out->n = 0;
 	if (tid <= 0)
 		return -ESRCH;
+	if (bt_available(NULL) < 0)
+		return -ENOENT;
 	pthread_mutex_lock(&lock);
 	int r = collect(tid, out);
 	pthread_mutex_unlock(&lock);

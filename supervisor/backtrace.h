@@ -19,6 +19,9 @@ struct bt {
 	struct bt_frame f[BT_MAX_FRAMES];
 };
 
+/* Load libunwind (once; it is not linked): 0, or -ENOENT with *why (if why) saying what is
+ * missing. bt_collect calls it itself. */
+int bt_available(const char **why);
 /* Walk tid's stack. tid must be in a ptrace stop of the calling thread. 0 or -errno;
  * on error out->n holds the frames walked so far. */
 int bt_collect(pid_t tid, struct bt *out);

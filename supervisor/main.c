@@ -6,6 +6,7 @@
 #include "session_cli.h"
 #include "arch.h"
 #include "audit.h"
+#include "backtrace.h"
 #include "policy_setup.h"
 #include "job.h"
 #include "jobid.h"
@@ -484,6 +485,9 @@ int main(int argc, char **argv)
 	    (err = audit_open(o.audit_file, o.audit_format)) < 0)
 		return log_err(err, "--audit=%s: cannot write the audit file", o.audit_file), EXIT_USAGE;
 	audit_backtrace = o.backtrace;
+	const char *why;
+	if (o.backtrace && !(o.print_policy || o.explain) && bt_available(&why) < 0)
+		return log_msg("--backtrace needs libunwind (apt-get install libunwind8): %s", why), EXIT_FAILURE_COLLRUN;
 	if ((err = job_discovery_init(&sup)) < 0)
 		return log_err(err, "cannot set up the supervisor"), EXIT_FAILURE_COLLRUN;
 	if ((err = policy_setup(&sup.policy, &o, o.argv[0] && !err ? path : NULL, msg, sizeof msg)) < 0) {
