@@ -72,10 +72,5 @@ L.append('<!-- backends: end -->')
 open(out, 'w').write('\n'.join(L) + '\n')
 EOF
 if [ "$OUT" = - ]; then cat "$W/section.md"; exit 0; fi
-touch "$OUT"
-awk -v section="$(cat "$W/section.md")" '
-  /^<!-- backends: generated/ { skip = 1; if (!done) print section; done = 1; next }
-  skip && /^<!-- backends: end -->/ { skip = 0; next }
-  !skip { print }
-  END { if (!done) { print ""; print section } }' "$OUT" >"$OUT.tmp" && mv "$OUT.tmp" "$OUT"
+"$SRC/bench/put-section.sh" backends "$W/section.md" "$OUT"
 echo "run-backends: section written to $OUT" >&2

@@ -110,10 +110,5 @@ MD
 )
 echo "$section" >"$W/bcast.md"
 if [ "$OUT" = - ]; then cat "$W/bcast.md"; exit 0; fi
-touch "$OUT"
-awk -v section="$section" '
-  /^<!-- session-bcast: generated/ { skip = 1; if (!done) print section; done = 1; next }
-  skip && /^<!-- session-bcast: end -->/ { skip = 0; next }
-  !skip { print }
-  END { if (!done) { print ""; print section } }' "$OUT" >"$OUT.tmp" && mv "$OUT.tmp" "$OUT"
+printf '%s\n' "$section" | "$SRC/bench/put-section.sh" session-bcast - "$OUT"
 echo "run-bcast: stream ${RATIO}x plain MPI_Bcast ($DEFM vs $PLAIN MiB/s), idle max $MAXPCT% per rank; section written to $OUT" >&2

@@ -42,12 +42,5 @@ section=$(cat <<MD
 <!-- policy-decide: end -->
 MD
 )
-touch "$OUT"
-tmp=$OUT.tmp
-awk -v section="$section" '
-  /^<!-- policy-decide: generated/ { skip = 1; if (!done) print section; done = 1; next }
-  skip && /^<!-- policy-decide: end -->/ { skip = 0; next }
-  !skip { print }
-  END { if (!done) { print ""; print section } }' "$OUT" >"$tmp"
-mv "$tmp" "$OUT"
+printf '%s\n' "$section" | "$SRC/bench/put-section.sh" policy-decide - "$OUT"
 echo "run-decide: $ns ns per call ($verdict); section \"Policy decide()\" written to $OUT"

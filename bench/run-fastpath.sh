@@ -125,10 +125,5 @@ if command -v gnuplot >/dev/null; then
 	gnuplot -e "dat='$W/kinds.dat'; out='$FIGS/fastpath.png'; sub='$(uname -r), $(nproc) CPUs; N=$N REPS=$REPS'" "$SRC/bench/plot/fastpath.gp"
 fi
 if [ "$OUT" = - ]; then cat "$W/section.md"; exit 0; fi
-touch "$OUT"
-awk -v section="$(cat "$W/section.md")" '
-  /^<!-- fastpath: generated/ { skip = 1; if (!done) print section; done = 1; next }
-  skip && /^<!-- fastpath: end -->/ { skip = 0; next }
-  !skip { print }
-  END { if (!done) { print ""; print section } }' "$OUT" >"$OUT.tmp" && mv "$OUT.tmp" "$OUT"
+"$SRC/bench/put-section.sh" fastpath "$W/section.md" "$OUT"
 echo "run-fastpath: section written to $OUT" >&2
