@@ -17,13 +17,18 @@ static ssize_t vm_read(pid_t pid, uint64_t addr, void *buf, size_t len)
 	return n < 0 ? -errno : n;
 }
 
+/* At most n bytes from addr, up to the end of addr's page. */
+static size_t to_page_end(uint64_t addr, size_t n)
+{
+	size_t left = PAGE - addr % PAGE;
+	return n < left ? n : left;
+}
+
 ssize_t tracee_read_string(pid_t pid, uint64_t addr, char *buf, size_t size)
 {
 	size_t got = 0;
 	while (got < size) {
-		size_t chunk = PAGE - ((addr + got) % PAGE);
-		if (chunk > size - got)
-			chunk = size - got;
+		size_t chunk = to_page_end(addr + got, size - got);
 		ssize_t n = vm_read(pid, addr + got, buf + got, chunk);
 		if (n < 0)
 			return n;
@@ -49,8 +54,7 @@ int tracee_read(pid_t pid, uint64_t addr, void *buf, size_t len)
 
 ssize_t tracee_read_page(pid_t pid, uint64_t addr, void *buf, size_t n)
 {
-	size_t chunk = PAGE - addr % PAGE;
-	return vm_read(pid, addr, buf, n < chunk ? n : chunk);
+	return vm_read(pid, addr, buf, to_page_end(addr, n));
 }
 
 ssize_t tracee_read_heads(pid_t pid, const uint64_t *addr, size_t n, char (*heads)[TRACEE_HEAD_MAX + 1])
@@ -62,9 +66,7 @@ ssize_t tracee_read_heads(pid_t pid, const uint64_t *addr, size_t n, char (*head
 		size_t k = n - done < BATCH ? n - done : BATCH;
 		for (size_t i = 0; i < k; i++) {
 			uint64_t a = addr[done + i];
-			size_t len = PAGE - a % PAGE;
-			if (len > TRACEE_HEAD_MAX)
-				len = TRACEE_HEAD_MAX;
+			size_t len = to_page_end(a, TRACEE_HEAD_MAX);
 			memset(heads[done + i], 0, TRACEE_HEAD_MAX + 1);
 			local[i] = (struct iovec){ heads[done + i], len };
 			remote[i] = (struct iovec){ (void *)(uintptr_t)a, len };

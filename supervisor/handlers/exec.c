@@ -46,26 +46,38 @@ static void add_list(struct job *j, const char *list, const char *why)
 	free(copy);
 }
 
-/* The value of the environment string at addr whose head (its first bytes, already read)
- * starts with one of names and '=': malloc'd, with the name's index in *which; else NULL. */
-static char *wanted(pid_t pid, uint64_t addr, const char *head, const char *const *names, size_t nnames,
-		    size_t *which)
+static const char *const names[] = { "LD_LIBRARY_PATH", "PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV",
+				     "CONDA_PREFIX", "PATH", "HOME", "PYTHONUSERBASE" };
+
+/* The index in names[] of the variable the environment string s ("NAME=value", or its
+ * first bytes) sets, or -1. */
+static int env_name(const char *s)
 {
-	for (size_t i = 0; i < nnames; i++) {
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
 		size_t l = strlen(names[i]);
-		if (strncmp(head, names[i], l) || head[l] != '=')
-			continue;
-		char *v = malloc(ENV_VALUE_MAX);
-		if (v && tracee_read_string(pid, addr, v, ENV_VALUE_MAX) < 0) {
-			free(v);
-			return NULL;
-		}
-		*which = i;
-		if (v)
-			memmove(v, v + l + 1, strlen(v + l + 1) + 1);
-		return v;
+		if (strncmp(s, names[i], l) == 0 && s[l] == '=')
+			return (int)i;
 	}
-	return NULL;
+	return -1;
+}
+
+/* The value of the environment string at addr whose head (its first bytes, already read)
+ * sets one of names[]: malloc'd, with the name's index in *which; else NULL. */
+static char *wanted(pid_t pid, uint64_t addr, const char *head, int *which)
+{
+	int k = env_name(head);
+	if (k < 0)
+		return NULL;
+	char *v = malloc(ENV_VALUE_MAX);
+	if (v && tracee_read_string(pid, addr, v, ENV_VALUE_MAX) < 0) {
+		free(v);
+		return NULL;
+	}
+	*which = k;
+	size_t l = strlen(names[k]);
+	if (v)
+		memmove(v, v + l + 1, strlen(v + l + 1) + 1);
+	return v;
 }
 
 /* The first ENV_BATCH pointers of envp from i on (fewer at its NULL or a bad page): how
@@ -89,17 +101,15 @@ static size_t env_pointers(pid_t pid, uint64_t envp, size_t i, uint64_t *p)
 	return n;
 }
 
-static const char *const names[] = { "LD_LIBRARY_PATH", "PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV",
-				     "CONDA_PREFIX", "PATH", "HOME", "PYTHONUSERBASE" };
-
 /* names[k]'s value v (malloc'd; taken) in the environment of exe: what it adds. */
-static void note_var(struct job *j, struct exec_note *note, size_t k, char *v, const char *exe)
+static void note_var(struct job *j, struct exec_note *note, int k, char *v, const char *exe)
 {
 	char why[PATH_MAX + 64];
 	snprintf(why, sizeof why, "%s of %s", names[k], exe);
-	if (k < sizeof search_vars / sizeof *search_vars)
+	size_t i = (size_t)k;
+	if (i < sizeof search_vars / sizeof *search_vars)
 		add_list(j, v, why);
-	else if (k < sizeof search_vars / sizeof *search_vars + sizeof tree_vars / sizeof *tree_vars)
+	else if (i < sizeof search_vars / sizeof *search_vars + sizeof tree_vars / sizeof *tree_vars)
 		discover_add_logged(j, POL_SRC_ENVIRONMENT, v, why);
 	if (strcmp(names[k], "PATH") == 0 && !note->path)
 		note->path = v, v = NULL;
@@ -128,8 +138,8 @@ static struct exec_note *read_env(struct call *c, uint64_t envp, const char *exe
 			if ((ssize_t)j >= h && tracee_read_string(c->pid, p[j], heads[j], sizeof heads[j]) == -EFAULT)
 				continue;
 			heads[j][TRACEE_HEAD_MAX] = '\0';
-			size_t k;
-			char *v = wanted(c->pid, p[j], heads[j], names, sizeof names / sizeof *names, &k);
+			int k;
+			char *v = wanted(c->pid, p[j], heads[j], &k);
 			if (v)
 				note_var(c->job, note, k, v, exe);
 		}
@@ -144,21 +154,17 @@ void exec_prelearn(struct job *j, pid_t pid, const char *program, char *const en
 	if (j->pass_all || !(j->policy.discover_sources & ~POL_SRC_LIBRARIES) || program[0] != '/' ||
 	    strlen(program) >= sizeof j->prelearned)
 		return;
-	struct exec_note note = { 0 };
-	for (char *const *e = envp; e && *e; e++)
-		for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
-			size_t l = strlen(names[k]);
-			if (strncmp(*e, names[k], l) == 0 && (*e)[l] == '=') {
-				char *v = strdup(*e + l + 1);
-				if (v)
-					note_var(j, &note, k, v, program);
-				break;
-			}
-		}
-	STAT_ADD(node.fsops, learn_program(j, AT_FDCWD, program, program, &note));
-	free(note.path);
-	free(note.home);
-	free(note.userbase);
+	struct exec_note *note = calloc(1, sizeof *note);
+	if (!note)
+		return;   /* then its execve is learned when it comes, as any other */
+	for (char *const *e = envp; e && *e; e++) {
+		int k = env_name(*e);
+		char *v = k < 0 ? NULL : strdup(*e + strlen(names[k]) + 1);
+		if (v)
+			note_var(j, note, k, v, program);
+	}
+	STAT_ADD(node.fsops, learn_program(j, AT_FDCWD, program, program, note));
+	exec_note_free(note);
 	strcpy(j->prelearned, program);
 	j->prelearned_pid = pid;
 }
