@@ -24,7 +24,7 @@ CFLAGS    += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -DCOLLRUN_VERSION='"
 UNWIND_LIBS := -lunwind-generic -lunwind
 # libseccomp is linked in (its archive is position-independent) and libunwind is loaded only
 # when --backtrace walks a stack (supervisor/backtrace.c): every launch used to load four
-# libraries besides libc, ~0.4 ms (bench/fastpath-account.md).
+# libraries besides libc, 0.1-0.35 ms (bench/fastpath-account.md).
 LDLIBS    := -Wl,-Bstatic -lseccomp -Wl,-Bdynamic
 # collrun's own libraries are found where they were at build time (DT_RPATH, searched
 # before LD_LIBRARY_PATH) rather than by probing every folder of the job's LD_LIBRARY_PATH

@@ -29,7 +29,7 @@
 #include <unistd.h>
 
 /* libunwind is loaded the first time a stack is walked (--backtrace), not linked: linked,
- * its libraries (with liblzma) were loaded by every collrun, ~0.4 ms of every launch
+ * its libraries (with liblzma) were loaded by every collrun, 0.1-0.35 ms of every launch
  * (bench/fastpath-account.md). Only its types come from its header. */
 static struct {
 	unw_addr_space_t (*create_addr_space)(unw_accessors_t *, int);

@@ -157,8 +157,8 @@ struct verdict h_getdents64(struct call *c)
 {
 	int fd = (int)c->args[0];
 	/* Only a replica, or a directory of a network or FUSE file system, is ours to list:
-	 * before either exists, the descriptor need not be looked up (/proc/PID/fdinfo cost
-	 * most of every listing of a local directory). */
+	 * before either exists, the descriptor need not be looked up (an open and a read of
+	 * /proc/PID/fdinfo on every listing call of a local directory). */
 	if (!replicas_made() && !__atomic_load_n(&c->node->remote_listable, __ATOMIC_ACQUIRE))
 		return verdict_continue();
 	struct fdinfo fi;
