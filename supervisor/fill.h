@@ -3,6 +3,7 @@
  * Each counts the operations that reach a file system in *fsops. */
 #pragma once
 #include "cache/dcache.h"
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -26,6 +27,13 @@ int fill_ident(int fd, struct found *f);
 /* name (len bytes, any length) in directory dfd, not following a final symlink: an O_PATH
  * descriptor (ours) with *f filled (and the link body read), or -errno of the look-up. */
 int fill_lookup(int dfd, const char *name, size_t len, struct found *f, uint64_t *fsops);
+/* The same look-up without a descriptor, one statx of the name (local file systems: a
+ * later fill that needs the file's descriptor looks the name up again, which costs no
+ * server a request). FILL_NOFD with *f filled for a file on mount mnt (the directory's)
+ * that is neither a directory nor a link; anything else is looked up with fill_lookup
+ * after the statx, and its result returned (an O_PATH descriptor, or -errno). */
+#define FILL_NOFD INT_MAX
+int fill_lookup_nofd(int dfd, const char *name, size_t len, uint64_t mnt, struct found *f, uint64_t *fsops);
 /* Reopen a directory by its path inside a root (rootfd < 0: ours), and check it is still
  * the same one. O_PATH descriptor, or -errno (-ESTALE: something else is there now). */
 int fill_reopen(int rootfd, const char *phys, const struct ident *want, uint64_t *fsops);

@@ -384,5 +384,6 @@ void pool_after_fork(struct node *n, bool in_child)
 			for (struct access_item *x = o->access; x; x = x->next)
 				reset_slot(n, &x->s);
 		}
+	dc_unpin_all(&n->dc);
 	node_unlock(n);
 }

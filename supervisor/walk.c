@@ -160,27 +160,63 @@ static bool is_temp(const struct walk *w, const struct obj *o)
 }
 
 /* Worker, lock held: an O_PATH descriptor of directory d (ours to close), or -errno. */
-static int dir_fd(struct walk *w, struct obj *d)
+/* A directory's descriptor for one fill made without the node lock (lock held on entry
+ * and return): the kept one, lent (pinned: no eviction closes it meanwhile; a dup would
+ * cost two more system calls per fill), a temporary's own (this walk's alone), or one
+ * reopened by its path, ours. Give it back with dir_fd_put, lock held. */
+struct dir_ref {
+	int fd;
+	struct obj *pinned;   /* lent by the cache */
+	bool owned;           /* ours to close */
+};
+
+static int dir_fd_get(struct walk *w, struct obj *d, struct dir_ref *r)
 {
 	struct node *n = w->c->node;
-	int fd = is_temp(w, d) ? d->fd : dc_get_fd(&n->dc, d);
-	if (fd >= 0) {
-		fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-		return fd < 0 ? -errno : fd;
+	*r = (struct dir_ref){ .fd = -1 };
+	if (is_temp(w, d) && d->fd >= 0)
+		return r->fd = d->fd;
+	if (!is_temp(w, d) && (r->fd = dc_pin_fd(&n->dc, d)) >= 0) {
+		r->pinned = d;
+		return r->fd;
 	}
 	if (!d->phys || !d->phys[0])
-		return -ESTALE;
+		return r->fd = -ESTALE;
 	char *phys = strdup(d->phys);
 	struct ident id = d->id;
 	int rootfd = w->c->start.foreign_root ? w->c->start.root_fd : -1;
 	if (!phys)
-		return -ENOMEM;
+		return r->fd = -ENOMEM;
 	uint64_t ops = 0;
 	node_unlock(n);
-	fd = fill_reopen(rootfd, phys, &id, &ops);
+	int fd = fill_reopen(rootfd, phys, &id, &ops);
 	node_lock(n);
 	STAT_ADD(n->fsops, ops);
 	free(phys);
+	r->owned = fd >= 0;
+	return r->fd = fd;
+}
+
+static void dir_fd_put(struct walk *w, struct dir_ref *r)
+{
+	if (r->pinned)
+		dc_unpin_fd(&w->c->node->dc, r->pinned);
+	else if (r->owned)
+		close(r->fd);
+	*r = (struct dir_ref){ .fd = -1 };
+}
+
+/* The same as a descriptor of the caller's own, to close. */
+static int dir_fd(struct walk *w, struct obj *d)
+{
+	struct dir_ref r;
+	int fd = dir_fd_get(w, d, &r);
+	if (fd < 0 || r.owned)
+		return fd;
+	fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (fd < 0)
+		fd = -errno;
+	dir_fd_put(w, &r);
 	return fd;
 }
 
@@ -226,8 +262,7 @@ static bool names_have(char **names, size_t n, const char *name, size_t len)
 
 /* A worker's fill through the session (sesslink.h), no node lock: as the kernel calls
  * below would do it (listing first where planned, then the name), but answered by the
- * session root. SESS_NOFD (found, *f filled), -errno, or SL_FALLBACK with nothing kept. */
-#define SESS_NOFD INT_MAX
+ * session root. FILL_NOFD (found, *f filled), -errno, or SL_FALLBACK with nothing kept. */
 static int session_fill(uint64_t mnt, const char *phys, const char *name, size_t len, enum listing_plan plan,
 			long namelen, struct found *f, char ***names, size_t *nn, struct dents **ents, int *lerr)
 {
@@ -248,7 +283,7 @@ static int session_fill(uint64_t mnt, const char *phys, const char *name, size_t
 			*names = NULL, *nn = 0, *ents = NULL, *lerr = -1;
 			return SL_FALLBACK;
 		}
-		fd = r < 0 ? r : SESS_NOFD;
+		fd = r < 0 ? r : FILL_NOFD;
 	}
 	if (fd == -ENOENT && plan == LIST_ON_MISS) {
 		int r = sesslink_list(mnt, phys, names, nn, ents);
@@ -323,9 +358,12 @@ static enum walk_res lookup(struct walk *w, struct obj *dir, const char *name, s
 		free(phys);
 		node_lock(n);
 	}
-	int dfd = fd == SL_FALLBACK ? dir_fd(w, dir) : -1;
+	struct dir_ref dref = { .fd = -1 };
+	int dfd = fd == SL_FALLBACK ? dir_fd_get(w, dir, &dref) : -1;
 	if (fd == SL_FALLBACK)
 		fd = dfd;
+	bool nofd = !dotdot && node_fill_here(n, dir);   /* local: no descriptor of a plain file */
+	uint64_t dmnt = dir->id.mnt;
 	if (dfd >= 0) {
 		node_unlock(n);
 		fd = -EAGAIN;
@@ -336,9 +374,9 @@ static enum walk_res lookup(struct walk *w, struct obj *dir, const char *name, s
 				fd = -ENOENT;   /* the listing says so: no look-up */
 		}
 		if (fd == -EAGAIN)
-			fd = fill_lookup(dfd, name, len, &f, &ops);
+			fd = nofd ? fill_lookup_nofd(dfd, name, len, dmnt, &f, &ops) : fill_lookup(dfd, name, len, &f, &ops);
 		struct fsinfo *cfs = fd >= 0 ? node_fs(n, f.id.mnt) : NULL;   /* racy read: fine */
-		if (fd >= 0 && (!cfs || (cfs->guessed && c->in_worker))) {
+		if (fd >= 0 && fd != FILL_NOFD && (!cfs || (cfs->guessed && c->in_worker))) {
 			if (c->in_worker)
 				node_fs_learn(n, fd, f.id.mnt);
 			else
@@ -346,8 +384,8 @@ static enum walk_res lookup(struct walk *w, struct obj *dir, const char *name, s
 		}
 		if (fd == -ENOENT && plan == LIST_ON_MISS)
 			lerr = fill_listing(dfd, dirtype, &names, &nnames, &ents, &ops);
-		close(dfd);
 		node_lock(n);
+		dir_fd_put(w, &dref);
 		STAT_ADD(n->fsops, ops);
 	}
 	if (fd == -ENOENT)
@@ -381,13 +419,14 @@ static enum walk_res lookup(struct walk *w, struct obj *dir, const char *name, s
 		}
 		free(f.target);
 		if (!child) {
-			if (fd != SESS_NOFD)
+			if (fd != FILL_NOFD)
 				close(fd);
 			res = WALK_PASS;
 		} else {
-			if (fd == SESS_NOFD) {
-				/* The session's answer: no descriptor here; a later fill that needs one
-				 * (a fallback, "..") reopens the directory by its path and identity. */
+			if (fd == FILL_NOFD) {
+				/* No descriptor here (the session's answer, or a local plain file): a
+				 * later fill that needs one reopens a directory by its path and
+				 * identity, and looks a file up again (walk_obj_fd). */
 			} else if (S_ISDIR(child->mode) && child->fd < 0) {
 				if (is_temp(w, child))
 					child->fd = fd;
@@ -437,7 +476,8 @@ enum walk_res walk_listing(struct walk *w, struct obj *dir)
 	dir->list_slot.state = SLOT_BUSY;
 	uint64_t epoch0 = n->mut_epoch;
 	w->filled = true;
-	int dfd = dir_fd(w, dir);
+	struct dir_ref dref;
+	int dfd = dir_fd_get(w, dir, &dref);
 	char **names = NULL;
 	size_t nnames = 0;
 	struct dents *ents = NULL;
@@ -447,8 +487,8 @@ enum walk_res walk_listing(struct walk *w, struct obj *dir)
 	if (dfd >= 0) {
 		node_unlock(n);
 		lerr = fill_listing(dfd, dirtype, &names, &nnames, &ents, &ops);
-		close(dfd);
 		node_lock(n);
+		dir_fd_put(w, &dref);
 		STAT_ADD(n->fsops, ops);
 	}
 	bool keep = keepable(w, epoch0) && lerr == 0 && !(dir->flags & OBJ_VOLATILE);
@@ -689,16 +729,17 @@ int walk_obj_fd(struct walk *w)
 	}
 	if (S_ISDIR(w->obj->mode) || !w->dir)
 		return dir_fd(w, w->obj);
-	int dfd = dir_fd(w, w->dir);
+	struct dir_ref dref;
+	int dfd = dir_fd_get(w, w->dir, &dref);
 	if (dfd < 0)
 		return dfd;
 	struct found f;
 	uint64_t ops = 0;
 	node_unlock(n);
 	int fd = fill_lookup(dfd, w->name, w->nlen, &f, &ops);
-	close(dfd);
 	free(f.target);
 	node_lock(n);
+	dir_fd_put(w, &dref);
 	STAT_ADD(n->fsops, ops);
 	if (fd >= 0 && (f.id.ino != w->obj->id.ino || f.id.dev != w->obj->id.dev || f.id.mnt != w->obj->id.mnt)) {
 		close(fd);

@@ -152,12 +152,18 @@ void dc_keep_fd(struct dcache *dc, struct obj *o, int fd)
 		close(fd);
 		return;
 	}
-	while (dc->nfds >= dc->max_fds && dc->lru_tail) {
-		struct obj *old = dc->lru_tail;
+	for (struct obj *old = dc->lru_tail, *prev; old && dc->nfds >= dc->max_fds; old = prev) {
+		prev = old->lru_prev;
+		if (old->fd_pins)
+			continue;   /* a fill is using it */
 		lru_unlink(dc, old);
 		close(old->fd);
 		old->fd = -1;
 		dc->nfds--;
+	}
+	if (dc->nfds >= dc->max_fds) {
+		close(fd);   /* every kept one is in use: keep none more */
+		return;
 	}
 	o->fd = fd;
 	lru_push(dc, o);
@@ -166,7 +172,7 @@ void dc_keep_fd(struct dcache *dc, struct obj *o, int fd)
 
 int dc_get_fd(struct dcache *dc, struct obj *o)
 {
-	if (o->fd < 0)
+	if (o->fd < 0 || o->fd_drop)
 		return -1;
 	if (dc->lru_head != o) {
 		lru_unlink(dc, o);
@@ -175,15 +181,51 @@ int dc_get_fd(struct dcache *dc, struct obj *o)
 	return o->fd;
 }
 
+int dc_pin_fd(struct dcache *dc, struct obj *o)
+{
+	int fd = dc_get_fd(dc, o);
+	if (fd >= 0)
+		o->fd_pins++;
+	return fd;
+}
+
+static void close_dropped(struct obj *o)
+{
+	close(o->fd);
+	o->fd = -1;
+	o->fd_drop = false;
+}
+
+void dc_unpin_fd(struct dcache *dc, struct obj *o)
+{
+	(void)dc;
+	if (--o->fd_pins == 0 && o->fd_drop)
+		close_dropped(o);
+}
+
 void dc_drop_fds(struct dcache *dc)
 {
 	while (dc->lru_head) {
 		struct obj *o = dc->lru_head;
 		lru_unlink(dc, o);
+		if (o->fd_pins) {
+			o->fd_drop = true;
+			continue;
+		}
 		close(o->fd);
 		o->fd = -1;
 	}
 	dc->nfds = 0;
+}
+
+void dc_unpin_all(struct dcache *dc)
+{
+	for (size_t i = 0; i < dc->onb; i++)
+		for (struct obj *o = dc->ob[i]; o; o = o->hnext) {
+			o->fd_pins = 0;
+			if (o->fd_drop)
+				close_dropped(o);
+		}
 }
 
 static int cmp_name(const void *a, const void *b)

@@ -89,6 +89,8 @@ struct obj {
 	uint32_t replica_no;     /* the replica's name (a number) */
 	struct obj *rnext;       /* replica table chain */
 	int fd;                  /* directories: kept O_PATH descriptor, or -1 */
+	uint16_t fd_pins;        /* fills using fd without the node lock (dc_pin_fd) */
+	bool fd_drop;            /* dropped while pinned: closed by the last unpin */
 	struct obj *lru_prev, *lru_next;
 };
 
@@ -139,8 +141,16 @@ uint64_t dc_name_hash(const struct obj *dir, const char *name, size_t len);
  * one beyond max_fds); get returns the obj's descriptor (touching it) or -1. */
 void dc_keep_fd(struct dcache *dc, struct obj *o, int fd);
 int dc_get_fd(struct dcache *dc, struct obj *o);
-/* Close every kept descriptor (the job unmounts: nothing of ours may pin a mount). */
+/* A kept descriptor lent to a fill that drops the node lock, instead of a dup of it: no
+ * eviction or drop closes it until dc_unpin_fd (which closes it if it was dropped
+ * meanwhile). -1 if there is none. Both with the node lock held. */
+int dc_pin_fd(struct dcache *dc, struct obj *o);
+void dc_unpin_fd(struct dcache *dc, struct obj *o);
+/* Close every kept descriptor (the job unmounts: nothing of ours may pin a mount); one
+ * that a fill is using goes when the fill is done. */
 void dc_drop_fds(struct dcache *dc);
+/* In a forked copy (one thread): the parent's fills are not running here; unpin all. */
+void dc_unpin_all(struct dcache *dc);
 
 /* Sorted listing; names are taken over (free()d with the listing). */
 void listing_set(struct listing *l, char **names, size_t n);

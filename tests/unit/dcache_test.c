@@ -109,6 +109,61 @@ Test(dcache, kept_descriptors_are_bounded_least_recently_used_first)
 	dc_free(&dc);
 }
 
+static bool fd_open(int fd)
+{
+	return fcntl(fd, F_GETFD) >= 0;
+}
+
+Test(dcache, a_descriptor_lent_to_a_fill_is_never_evicted_and_a_drop_waits_for_it)
+{
+	struct dcache dc;
+	dc_init(&dc, 100, 1);
+	struct obj *o[2];
+	for (int i = 0; i < 2; i++) {
+		struct ident id = { 1, 1, 20 + i };
+		o[i] = dc_obj_add(&dc, &id, S_IFDIR, "/d");
+	}
+	int a = open("/", O_PATH | O_CLOEXEC);
+	dc_keep_fd(&dc, o[0], a);
+	cr_assert_eq(dc_pin_fd(&dc, o[0]), a);
+	int b = open("/", O_PATH | O_CLOEXEC);
+	dc_keep_fd(&dc, o[1], b);   /* over the bound, and the only kept one is lent */
+	cr_assert(fd_open(a), "a lent descriptor stays open");
+	cr_assert_eq(dc_get_fd(&dc, o[0]), a);
+	cr_assert_eq(dc_get_fd(&dc, o[1]), -1, "nothing more is kept while every kept one is lent");
+	cr_assert_not(fd_open(b), "the one not kept is closed");
+	cr_assert_eq(dc_pin_fd(&dc, o[0]), a, "lent twice");
+	dc_drop_fds(&dc);
+	cr_assert(fd_open(a), "dropped while lent: still open for the fills using it");
+	cr_assert_eq(dc_get_fd(&dc, o[0]), -1, "and never lent again");
+	cr_assert_eq(dc_pin_fd(&dc, o[0]), -1);
+	dc_unpin_fd(&dc, o[0]);
+	cr_assert(fd_open(a));
+	dc_unpin_fd(&dc, o[0]);
+	cr_assert_not(fd_open(a), "closed when the last fill gives it back");
+	cr_assert_eq(o[0]->fd, -1);
+	int c = open("/", O_PATH | O_CLOEXEC);
+	dc_keep_fd(&dc, o[0], c);
+	cr_assert_eq(dc_get_fd(&dc, o[0]), c, "kept again afterwards");
+	dc_free(&dc);
+}
+
+Test(dcache, unpin_all_after_a_fork_closes_what_was_dropped)
+{
+	struct dcache dc;
+	dc_init(&dc, 100, 4);
+	struct ident id = { 1, 1, 30 };
+	struct obj *o = dc_obj_add(&dc, &id, S_IFDIR, "/d");
+	int a = open("/", O_PATH | O_CLOEXEC);
+	dc_keep_fd(&dc, o, a);
+	dc_pin_fd(&dc, o);
+	dc_drop_fds(&dc);
+	dc_unpin_all(&dc);
+	cr_assert_not(fd_open(a));
+	cr_assert_eq(o->fd_pins, 0);
+	dc_free(&dc);
+}
+
 Test(dcache, listing_answers_exact_names_only)
 {
 	struct listing l = { 0 };
