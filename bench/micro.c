@@ -2,7 +2,10 @@
  * N stat of FILE and N stat of MISSING (a name absent from a cached folder), REPS times
  * each, and prints the median microseconds per call on one line that scripts parse:
  *   micro: n=N reps=R openat_close_us=X stat_us=Y stat_missing_us=Z
- * Usage: micro [-n N] [-r REPS] [FILE [MISSING]]  (default /usr/lib/os-release). */
+ * Usage: micro [-n N] [-r REPS] [-f DIR -k K] [FILE [MISSING]]  (default /usr/lib/os-release).
+ * With -f, also the first stat of each of DIR/f00000 … f(K-1) (under collrun: a fill, the
+ * name's first look-up) and then a second one (a hit), µs per call, added to the line as
+ * stat_fill_us= and stat_refill_hit_us=. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -57,18 +60,39 @@ static double median_us(int op, const char *path, long n, int reps)
 	return r[reps / 2];
 }
 
+/* Each of DIR/f00000 … f(k-1) once: µs per stat. */
+static double each_once_us(const char *dir, long k)
+{
+	char p[4096];
+	struct stat st;
+	double t0 = now_us();
+	for (long i = 0; i < k; i++) {
+		snprintf(p, sizeof p, "%s/f%05ld", dir, i);
+		if (stat(p, &st) < 0)
+			perror(p), exit(1);
+	}
+	return (now_us() - t0) / k;
+}
+
 int main(int argc, char **argv)
 {
-	long n = 100000;
+	long n = 100000, k = 0;
 	int reps = 3, c;
-	while ((c = getopt(argc, argv, "n:r:")) != -1) {
+	const char *fill_dir = NULL;
+	while ((c = getopt(argc, argv, "n:r:f:k:")) != -1) {
 		if (c == 'n')
 			n = atol(optarg);
 		else if (c == 'r')
 			reps = atoi(optarg);
+		else if (c == 'f')
+			fill_dir = optarg;
+		else if (c == 'k')
+			k = atol(optarg);
 		else
-			return fprintf(stderr, "usage: micro [-n N] [-r REPS] [FILE [MISSING]]\n"), 2;
+			return fprintf(stderr, "usage: micro [-n N] [-r REPS] [-f DIR -k K] [FILE [MISSING]]\n"), 2;
 	}
+	if (fill_dir && k < 1)
+		return fprintf(stderr, "micro: -f needs -k K >= 1\n"), 2;
 	if (n < 1 || reps < 1 || reps > 99)
 		return fprintf(stderr, "micro: bad -n or -r\n"), 2;
 	const char *file = optind < argc ? argv[optind] : "/usr/lib/os-release";
@@ -76,6 +100,11 @@ int main(int argc, char **argv)
 	double o = median_us(OP_OPEN, file, n, reps);
 	double s = median_us(OP_STAT, file, n, reps);
 	double m = median_us(OP_MISSING, missing, n, reps);
-	printf("micro: n=%ld reps=%d openat_close_us=%.3f stat_us=%.3f stat_missing_us=%.3f\n", n, reps, o, s, m);
+	printf("micro: n=%ld reps=%d openat_close_us=%.3f stat_us=%.3f stat_missing_us=%.3f", n, reps, o, s, m);
+	if (fill_dir) {
+		double fill = each_once_us(fill_dir, k);
+		printf(" stat_fill_us=%.3f stat_refill_hit_us=%.3f", fill, each_once_us(fill_dir, k));
+	}
+	printf("\n");
 	return 0;
 }
