@@ -23,6 +23,7 @@
 struct elf_file {
 	int fd;
 	bool is64, be;
+	bool skip_needed;       /* elf_read_search: DT_NEEDED's strings are not wanted */
 	size_t string_budget;   /* bytes of strings still allowed (ELF_MAX_STRINGS in all) */
 };
 
@@ -225,6 +226,7 @@ static void free_list(char **v, size_t n)
 void elf_paths_free(struct elf_paths *p)
 {
 	free(p->interp);
+	free(p->search_raw);
 	free_list(p->search, p->nsearch);
 	free_list(p->needed, p->nneeded);
 	memset(p, 0, sizeof *p);
@@ -389,6 +391,8 @@ static int read_dynamic(struct elf_file *f, const unsigned char *ph, const struc
 	struct dyn_info di = { .strsz = UINT64_MAX };
 	char *s = NULL;
 	int r = scan_dynamic(f, ph, &di);
+	if (f->skip_needed)
+		di.nneeded = 0;
 	if (r < 0 || (di.nneeded == 0 && !di.has_rpath && !di.has_runpath))
 		goto done;
 	uint64_t table_off, table_len;
@@ -405,6 +409,8 @@ static int read_dynamic(struct elf_file *f, const unsigned char *ph, const struc
 			r = expand_list(s, ":", t, &out->search, &out->nsearch);
 		if (r < 0)
 			goto done;
+		out->search_raw = s;
+		s = NULL;
 	}
 	if (di.nneeded && !(out->needed = calloc(di.nneeded, sizeof *out->needed))) {
 		r = -ENOMEM;
@@ -471,8 +477,8 @@ static int read_object(struct elf_file *f, const unsigned char *eh, const struct
 	return r;
 }
 
-int elf_read_paths(int fd, const char *origin_path, const char *lib, const char *platform,
-		   struct elf_paths *out)
+static int read_paths(int fd, const char *origin_path, const char *lib, const char *platform, bool skip_needed,
+		      struct elf_paths *out)
 {
 	memset(out, 0, sizeof *out);
 	if (origin_path && origin_path[0] != '/')
@@ -483,7 +489,7 @@ int elf_read_paths(int fd, const char *origin_path, const char *lib, const char 
 		return (int)got;
 	if (got < SELFMAG || memcmp(eh, ELFMAG, SELFMAG) != 0)
 		return 0;
-	struct elf_file f = { .fd = fd, .string_budget = ELF_MAX_STRINGS };
+	struct elf_file f = { .fd = fd, .string_budget = ELF_MAX_STRINGS, .skip_needed = skip_needed };
 	int r = -EIO;
 	if ((eh[EI_CLASS] == ELFCLASS32 || eh[EI_CLASS] == ELFCLASS64) &&
 	    (eh[EI_DATA] == ELFDATA2LSB || eh[EI_DATA] == ELFDATA2MSB)) {
@@ -500,6 +506,18 @@ int elf_read_paths(int fd, const char *origin_path, const char *lib, const char 
 		elf_paths_free(out);
 	out->is_elf = true;
 	return r;
+}
+
+int elf_read_paths(int fd, const char *origin_path, const char *lib, const char *platform,
+		   struct elf_paths *out)
+{
+	return read_paths(fd, origin_path, lib, platform, false, out);
+}
+
+int elf_read_search(int fd, const char *origin_path, const char *lib, const char *platform,
+		    struct elf_paths *out)
+{
+	return read_paths(fd, origin_path, lib, platform, true, out);
 }
 
 struct libc_dir {

@@ -20,6 +20,8 @@ struct elf_paths {
 	bool from_rpath;        /* search came from DT_RPATH: unlike DT_RUNPATH (used only for
 	                           this object's own DT_NEEDED), the loader also searches it
 	                           for everything loaded below this object */
+	char *search_raw;       /* that entry as written (tokens unexpanded), or NULL: another
+	                           $ORIGIN is expanded from it with elf_expand_path_list */
 	char **needed;          /* DT_NEEDED names, in order, tokens expanded as the loader
 	                           does (a name with a '/' is opened as a path, not searched) */
 	size_t nneeded;
@@ -49,6 +51,10 @@ struct elf_paths {
  * origin_path; -ENOMEM; -errno of pread. On error only is_elf is set; nothing to free. */
 int elf_read_paths(int fd, const char *origin_path, const char *lib, const char *platform,
 		   struct elf_paths *out);
+/* The same without DT_NEEDED (its strings are not read; needed stays empty): for a caller
+ * that wants only where the object makes the loader search. */
+int elf_read_search(int fd, const char *origin_path, const char *lib, const char *platform,
+		    struct elf_paths *out);
 void elf_paths_free(struct elf_paths *p);
 
 /* Split list on any of seps (":" for RUNPATH/RPATH; ":;" for LD_LIBRARY_PATH, which glibc

@@ -50,20 +50,12 @@ static size_t dir_len(const char *path)
 	return s ? (size_t)(s - path) : 0;
 }
 
-/* Read the object's search paths with $ORIGIN the folder of origin, and add them. Whether
- * it was an ELF object. */
-static bool add_search(struct job *j, int fd, const char *origin, const char *lib, const char *platform)
+static void add_search(struct job *j, char *const *v, size_t n, bool from_rpath, const char *origin)
 {
-	struct elf_paths e = { 0 };
 	char why[PATH_MAX + 64];
-	bool is_elf = elf_read_paths(fd, origin, lib, platform, &e) == 0 && e.is_elf;
-	if (is_elf) {
-		snprintf(why, sizeof why, "%s of %s", e.from_rpath ? "RPATH" : "RUNPATH", origin);
-		for (size_t i = 0; i < e.nsearch; i++)
-			discover_add_logged(j, POL_SRC_RUNPATH, e.search[i], why);
-	}
-	elf_paths_free(&e);
-	return is_elf;
+	snprintf(why, sizeof why, "%s of %s", from_rpath ? "RPATH" : "RUNPATH", origin);
+	for (size_t i = 0; i < n; i++)
+		discover_add_logged(j, POL_SRC_RUNPATH, v[i], why);
 }
 
 bool learn_object(struct job *j, int fd, const char *real, const char *opened)
@@ -73,12 +65,26 @@ bool learn_object(struct job *j, int fd, const char *real, const char *opened)
 	if (!tokens && elf_loader_tokens(lib, sizeof lib, platform, sizeof platform) == 0)
 		tokens = true;
 	const char *l = tokens ? lib : "", *pf = tokens ? platform : "";
-	if (!add_search(j, fd, real, l, pf))
-		return false;
-	if (opened && opened[0] == '/' &&
-	    (dir_len(opened) != dir_len(real) || memcmp(opened, real, dir_len(real))))
-		add_search(j, fd, opened, l, pf);
-	return true;
+	struct elf_paths e = { 0 };
+	bool is_elf = elf_read_search(fd, real, l, pf, &e) == 0 && e.is_elf;
+	if (is_elf)
+		add_search(j, e.search, e.nsearch, e.from_rpath, real);
+	/* Opened through a link in another folder: $ORIGIN is that folder for the loader, so
+	 * the same entries expanded from there too (the file is read once). */
+	if (is_elf && e.search_raw && opened && opened[0] == '/' &&
+	    (dir_len(opened) != dir_len(real) || memcmp(opened, real, dir_len(real)))) {
+		char **v = NULL;
+		size_t n = 0;
+		char *odir = dir_len(opened) ? strndup(opened, dir_len(opened)) : strdup("/");
+		if (odir && elf_expand_path_list(e.search_raw, ":", odir, l, pf, &v, &n) == 0)
+			add_search(j, v, n, e.from_rpath, opened);
+		for (size_t i = 0; i < n; i++)
+			free(v[i]);
+		free(v);
+		free(odir);
+	}
+	elf_paths_free(&e);
+	return is_elf;
 }
 
 void install_tree(const char *real, const char *home, char *out, size_t size)

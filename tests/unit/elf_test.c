@@ -427,6 +427,49 @@ Test(elf, tokens_expand_in_every_form_glibc_accepts)
 	elf_paths_free(&ep);
 }
 
+/* Only the search list: DT_NEEDED's strings are never read, the entry is kept as written,
+ * and expanding it for another $ORIGIN gives what a read with that origin gives. */
+Test(elf, search_only_reads_no_needed_and_keeps_the_entry_for_another_origin)
+{
+	char dir[PATH_MAX], path[PATH_MAX];
+	scratch("searchonly", dir);
+	const char *needed[] = { "libone.so", "libtwo.so" };
+	struct img m;
+	synth(&m, true, false, NULL, "$ORIGIN/../lib:/abs/$LIB", NULL, needed, 2);
+	fmt(path, sizeof path, "%s/libs.so", dir);
+	put_bytes(path, m.b, m.len);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	cr_assert_geq(fd, 0);
+	struct elf_paths all, only;
+	cr_assert_eq(elf_read_paths(fd, "/real/lib/libs.so", "lib64", "plat", &all), 0);
+	long before = rchar();
+	cr_assert_eq(elf_read_search(fd, "/real/lib/libs.so", "lib64", "plat", &only), 0);
+	long read_only = rchar() - before;
+	before = rchar();
+	struct elf_paths again;
+	cr_assert_eq(elf_read_paths(fd, "/real/lib/libs.so", "lib64", "plat", &again), 0);
+	cr_assert_lt(read_only, rchar() - before, "the needed names were not read");
+	elf_paths_free(&again);
+	cr_assert(only.is_elf && only.dynamic);
+	cr_assert_eq(only.nneeded, 0);
+	cr_assert_eq(all.nneeded, 2);
+	assert_list(only.search, only.nsearch, (const char *const *)all.search, all.nsearch, "search");
+	cr_assert_str_eq(only.search_raw, "$ORIGIN/../lib:/abs/$LIB");
+	struct elf_paths other;
+	cr_assert_eq(elf_read_search(fd, "/link/dir/libs.so", "lib64", "plat", &other), 0);
+	char **v = NULL;
+	size_t n = 0;
+	cr_assert_eq(elf_expand_path_list(only.search_raw, ":", "/link/dir", "lib64", "plat", &v, &n), 0);
+	assert_list(v, n, (const char *const *)other.search, other.nsearch, "search from the other origin");
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+	elf_paths_free(&other);
+	elf_paths_free(&only);
+	elf_paths_free(&all);
+	close(fd);
+}
+
 /* The loader drops an entry whose token has no value (no origin known, no platform). */
 Test(elf, a_token_without_value_drops_its_entry)
 {
