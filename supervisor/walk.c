@@ -362,7 +362,10 @@ static enum walk_res lookup(struct walk *w, struct obj *dir, const char *name, s
 	int dfd = fd == SL_FALLBACK ? dir_fd_get(w, dir, &dref) : -1;
 	if (fd == SL_FALLBACK)
 		fd = dfd;
-	bool nofd = !dotdot && node_fill_here(n, dir);   /* local: no descriptor of a plain file */
+	/* Local, and the last name (most often a plain file, whose descriptor would go
+	 * unused): statx alone. A name the walk goes through is a directory or a link, which
+	 * needs the descriptor the plain look-up gives in two calls. */
+	bool nofd = w->at_last && !dotdot && node_fill_here(n, dir);
 	uint64_t dmnt = dir->id.mnt;
 	if (dfd >= 0) {
 		node_unlock(n);
@@ -644,6 +647,7 @@ enum walk_res walk(struct walk *w)
 		if (dotdot && cur == root) {
 			st.child = cur;
 		} else {
+			w->at_last = last && !slash;
 			enum walk_res r = lookup(w, cur, comp, len, &st);
 			if (r != WALK_DONE)
 				return r;

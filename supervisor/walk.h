@@ -43,6 +43,7 @@ struct walk {
 	int fd;                /* worker: O_PATH descriptor of fd_obj from this walk, or -1 */
 	struct obj *fd_obj;
 	struct obj *temps;     /* objs this walk could not keep (freed by walk_done) */
+	bool at_last;          /* the name being looked up is the path's last (no "/" after) */
 };
 
 /* With the node lock held (a worker drops it around kernel calls and retakes it). */

@@ -50,6 +50,7 @@ static inline void walk_init(struct walk *w, struct call *c, bool follow)
 	w->temps = NULL;
 	w->filled = false;
 	w->through_links = false;
+	w->at_last = false;
 	w->on_link = NULL;
 	w->link_ctx = NULL;
 	w->left_trees = false;
