@@ -116,16 +116,16 @@ $(BUILD)/tests/helpers/outer_listener: tests/integration/helpers/outer_listener.
 test-bins: $(BUILD)/tests/helpers/outer_listener
 
 # bt_collect against libunwind's own _UPT accessors (bench/run-backtrace.sh).
-$(BUILD)/bench/backtrace: bench/backtrace.c tests/unit/bt_harness.h $(BUILD)/libcollrun.a $(BT_HELPERS)
+$(BUILD)/bench/backtrace: bench/backtrace.c bench/timing.h tests/unit/bt_harness.h $(BUILD)/libcollrun.a $(BT_HELPERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(BUILD)/libcollrun.a $(LDLIBS) -lunwind-ptrace $(UNWIND_LIBS)
 
 # decide() benchmark links the policy library itself (pure C, no other objects).
-$(BUILD)/bench/decide: bench/decide.c $(POLICY_SRC) policy/policy.h
+$(BUILD)/bench/decide: bench/decide.c bench/timing.h $(POLICY_SRC) policy/policy.h
 	@mkdir -p $(dir $@)
 	gcc -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -O2 -Ipolicy -o $@ bench/decide.c $(POLICY_SRC)
 
-$(BUILD)/bench/%: bench/%.c
+$(BUILD)/bench/%: bench/%.c bench/timing.h
 	@mkdir -p $(dir $@)
 	gcc -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -O2 -o $@ $<
 

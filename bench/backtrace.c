@@ -13,27 +13,9 @@
 #include <time.h>
 #include "backtrace.h"
 #include "bt_harness.h"
+#include "timing.h"
 
 static const char *probe = "/nonexistent-bt-chain-probe";
-
-static double now_us(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1e6 + t.tv_nsec / 1e3;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, n, sizeof *v, cmp);
-	return v[n / 2];
-}
 
 /* The _UPT way: what bt_collect replaces. Returns frames walked. */
 static int upt_walk(unw_addr_space_t as, void *upt)

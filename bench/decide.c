@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "policy.h"
+#include "timing.h"
 
 static const char *const env_vars[][2] = {
 	{ "HOME", "/home/user" },
@@ -207,19 +208,6 @@ static void read_paths(const char *file)
 	fclose(f);
 }
 
-static double now_ns(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1e9 + t.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
 static volatile unsigned sink;
 
 /* Median over reps of ns per call; each rep is whole passes over the paths, >= ~0.2 s. */
@@ -247,9 +235,8 @@ static double time_policy(const struct policy *p, int reps, long *calls)
 				sink += policy_decide(p, paths[i], &d, buf, sizeof buf);
 		r[k] = (now_ns() - t0) / (passes * (double)npaths);
 	}
-	qsort(r, reps, sizeof *r, cmp);
 	*calls = passes * (long)npaths * reps;
-	return r[reps / 2];
+	return median(r, reps);
 }
 
 static void parse_or_die(struct policy *p, const char *text, const char *name, const struct pol_env *env)

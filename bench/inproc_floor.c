@@ -33,6 +33,7 @@
 #include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
+#include "timing.h"
 
 #ifndef __x86_64__
 int main(void)
@@ -43,13 +44,6 @@ int main(void)
 #else
 
 static struct stat answer;
-
-static double now_us(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1e6 + t.tv_nsec / 1e3;
-}
 
 /* newfstatat(dirfd, path, buf, flags): buf is the third argument (rdx). */
 static void on_sigsys(int sig, siginfo_t *si, void *ctx)
@@ -87,20 +81,13 @@ static double per_call(long n)
 	return (now_us() - t0) / n;
 }
 
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
 /* Median of 5 rounds: each round is short, and this machine is noisy. */
 static double median_per_call(long n)
 {
 	double r[5];
 	for (int i = 0; i < 5; i++)
 		r[i] = per_call(n);
-	qsort(r, 5, sizeof *r, cmp);
-	return r[2];
+	return median(r, 5);
 }
 
 int main(int argc, char **argv)

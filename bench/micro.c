@@ -13,15 +13,9 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "timing.h"
 
 enum { OP_OPEN, OP_STAT, OP_MISSING };
-
-static double now_us(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1e6 + t.tv_nsec / 1e3;
-}
 
 /* One call of the operation; exits on an unexpected result so a broken run never times. */
 static void once(int op, const char *path)
@@ -40,12 +34,6 @@ static void once(int op, const char *path)
 	}
 }
 
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
 static double median_us(int op, const char *path, long n, int reps)
 {
 	double r[reps];
@@ -56,8 +44,7 @@ static double median_us(int op, const char *path, long n, int reps)
 			once(op, path);
 		r[k] = (now_us() - t0) / n;
 	}
-	qsort(r, reps, sizeof *r, cmp);
-	return r[reps / 2];
+	return median(r, reps);
 }
 
 /* Each of DIR/f00000 … f(k-1) once: µs per stat. */

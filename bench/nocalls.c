@@ -14,19 +14,7 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
-
-static double now_ns(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1e9 + t.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
+#include "timing.h"
 
 int main(int argc, char **argv)
 {
@@ -65,8 +53,6 @@ int main(int argc, char **argv)
 		sink += x;
 		l[k] = (now_ns() - t0) / 1e6;
 	}
-	qsort(g, reps, sizeof *g, cmp);
-	qsort(l, reps, sizeof *l, cmp);
-	printf("nocalls: n=%ld getpid_ns=%.1f cpu_loop_ms=%.3f\n", n, g[reps / 2], l[reps / 2]);
+	printf("nocalls: n=%ld getpid_ns=%.1f cpu_loop_ms=%.3f\n", n, median(g, reps), median(l, reps));
 	return sink == 42;   /* keeps the loops */
 }
