@@ -520,6 +520,24 @@ int elf_read_search(int fd, const char *origin_path, const char *lib, const char
 	return read_paths(fd, origin_path, lib, platform, true, out);
 }
 
+int elf_search_for_origin(const struct elf_paths *e, const char *origin_path, const char *lib,
+			  const char *platform, struct elf_paths *out)
+{
+	memset(out, 0, sizeof *out);
+	out->from_rpath = e->from_rpath;
+	if (!e->search_raw)
+		return 0;
+	char *odir = origin_dir(origin_path);
+	if (origin_path && !odir)
+		return -ENOMEM;
+	struct tokens t = { odir, nonempty(lib), nonempty(platform) };
+	int r = expand_list(e->search_raw, ":", &t, &out->search, &out->nsearch);
+	free(odir);
+	if (r < 0)
+		elf_paths_free(out);
+	return r;
+}
+
 struct libc_dir {
 	char dir[PATH_MAX];
 	bool found;

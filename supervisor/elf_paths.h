@@ -21,7 +21,7 @@ struct elf_paths {
 	                           this object's own DT_NEEDED), the loader also searches it
 	                           for everything loaded below this object */
 	char *search_raw;       /* that entry as written (tokens unexpanded), or NULL: another
-	                           $ORIGIN is expanded from it with elf_expand_path_list */
+	                           $ORIGIN is expanded from it (elf_search_for_origin) */
 	char **needed;          /* DT_NEEDED names, in order, tokens expanded as the loader
 	                           does (a name with a '/' is opened as a path, not searched) */
 	size_t nneeded;
@@ -55,6 +55,11 @@ int elf_read_paths(int fd, const char *origin_path, const char *lib, const char 
  * that wants only where the object makes the loader search. */
 int elf_read_search(int fd, const char *origin_path, const char *lib, const char *platform,
 		    struct elf_paths *out);
+/* e's search entry (search_raw, as either read above found it) expanded the way the loader
+ * expands it for the same object opened as origin_path (absolute) instead: into out's
+ * search, nsearch and from_rpath, to free with elf_paths_free. 0, or -ENOMEM. */
+int elf_search_for_origin(const struct elf_paths *e, const char *origin_path, const char *lib,
+			  const char *platform, struct elf_paths *out);
 void elf_paths_free(struct elf_paths *p);
 
 /* Split list on any of seps (":" for RUNPATH/RPATH; ":;" for LD_LIBRARY_PATH, which glibc

@@ -28,30 +28,29 @@
 #define FS_CASEFOLD_FL 0x40000000
 #endif
 
-static int ident_from(const struct statx *s, struct found *f)
+static int ident_from(const struct statx *sx, struct found *f)
 {
-	const struct statx sx = *s;
-	if (!(sx.stx_mask & STATX_MNT_ID))
+	if (!(sx->stx_mask & STATX_MNT_ID))
 		return -EOPNOTSUPP;   /* Linux < 5.8: no way to tell mounts apart */
-	f->id = (struct ident){ sx.stx_mnt_id, makedev(sx.stx_dev_major, sx.stx_dev_minor), sx.stx_ino };
-	f->mode = sx.stx_mode;
-	f->ctime = (struct timespec){ sx.stx_ctime.tv_sec, sx.stx_ctime.tv_nsec };
+	f->id = (struct ident){ sx->stx_mnt_id, makedev(sx->stx_dev_major, sx->stx_dev_minor), sx->stx_ino };
+	f->mode = sx->stx_mode;
+	f->ctime = (struct timespec){ sx->stx_ctime.tv_sec, sx->stx_ctime.tv_nsec };
 	/* The same kstat the kernel's stat would copy out, field by field. */
 	memset(&f->st, 0, sizeof f->st);
 	f->st.st_dev = f->id.dev;
-	f->st.st_ino = sx.stx_ino;
-	f->st.st_nlink = sx.stx_nlink;
-	f->st.st_mode = sx.stx_mode;
-	f->st.st_uid = sx.stx_uid;
-	f->st.st_gid = sx.stx_gid;
-	f->st.st_rdev = makedev(sx.stx_rdev_major, sx.stx_rdev_minor);
-	f->st.st_size = sx.stx_size;
-	f->st.st_blksize = sx.stx_blksize;
-	f->st.st_blocks = sx.stx_blocks;
-	f->st.st_atim = (struct timespec){ sx.stx_atime.tv_sec, sx.stx_atime.tv_nsec };
-	f->st.st_mtim = (struct timespec){ sx.stx_mtime.tv_sec, sx.stx_mtime.tv_nsec };
+	f->st.st_ino = sx->stx_ino;
+	f->st.st_nlink = sx->stx_nlink;
+	f->st.st_mode = sx->stx_mode;
+	f->st.st_uid = sx->stx_uid;
+	f->st.st_gid = sx->stx_gid;
+	f->st.st_rdev = makedev(sx->stx_rdev_major, sx->stx_rdev_minor);
+	f->st.st_size = sx->stx_size;
+	f->st.st_blksize = sx->stx_blksize;
+	f->st.st_blocks = sx->stx_blocks;
+	f->st.st_atim = (struct timespec){ sx->stx_atime.tv_sec, sx->stx_atime.tv_nsec };
+	f->st.st_mtim = (struct timespec){ sx->stx_mtime.tv_sec, sx->stx_mtime.tv_nsec };
 	f->st.st_ctim = f->ctime;
-	f->basic = (sx.stx_mask & STATX_BASIC_STATS) == STATX_BASIC_STATS;
+	f->basic = (sx->stx_mask & STATX_BASIC_STATS) == STATX_BASIC_STATS;
 	return 0;
 }
 

@@ -71,17 +71,12 @@ bool learn_object(struct job *j, int fd, const char *real, const char *opened)
 		add_search(j, e.search, e.nsearch, e.from_rpath, real);
 	/* Opened through a link in another folder: $ORIGIN is that folder for the loader, so
 	 * the same entries expanded from there too (the file is read once). */
-	if (is_elf && e.search_raw && opened && opened[0] == '/' &&
+	if (is_elf && opened && opened[0] == '/' &&
 	    (dir_len(opened) != dir_len(real) || memcmp(opened, real, dir_len(real)))) {
-		char **v = NULL;
-		size_t n = 0;
-		char *odir = dir_len(opened) ? strndup(opened, dir_len(opened)) : strdup("/");
-		if (odir && elf_expand_path_list(e.search_raw, ":", odir, l, pf, &v, &n) == 0)
-			add_search(j, v, n, e.from_rpath, opened);
-		for (size_t i = 0; i < n; i++)
-			free(v[i]);
-		free(v);
-		free(odir);
+		struct elf_paths o;
+		if (elf_search_for_origin(&e, opened, l, pf, &o) == 0)
+			add_search(j, o.search, o.nsearch, o.from_rpath, opened);
+		elf_paths_free(&o);
 	}
 	elf_paths_free(&e);
 	return is_elf;

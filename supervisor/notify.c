@@ -162,10 +162,10 @@ void call_finish(struct call *c, struct verdict v)
 		return;
 	}
 	char args[16384];
-	if (audit_on)
+	if (audit_on) {
 		audit_capture_args(c, args, sizeof args);
-	if (audit_on)
 		c->t_answer = audit_now_ns();
+	}
 	if (v.kind == V_ADDFD) {
 		struct seccomp_notif_addfd add = { .id = c->id, .srcfd = v.fd, .newfd = 0,
 						   .newfd_flags = v.fd_flags,

@@ -159,7 +159,6 @@ static bool is_temp(const struct walk *w, const struct obj *o)
 	return false;
 }
 
-/* Worker, lock held: an O_PATH descriptor of directory d (ours to close), or -errno. */
 /* A directory's descriptor for one fill made without the node lock (lock held on entry
  * and return): the kept one, lent (pinned: no eviction closes it meanwhile; a dup would
  * cost two more system calls per fill), a temporary's own (this walk's alone), or one
@@ -206,7 +205,7 @@ static void dir_fd_put(struct walk *w, struct dir_ref *r)
 	*r = (struct dir_ref){ .fd = -1 };
 }
 
-/* The same as a descriptor of the caller's own, to close. */
+/* Lock held: an O_PATH descriptor of directory d, the caller's own to close, or -errno. */
 static int dir_fd(struct walk *w, struct obj *d)
 {
 	struct dir_ref r;

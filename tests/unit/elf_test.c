@@ -457,13 +457,12 @@ Test(elf, search_only_reads_no_needed_and_keeps_the_entry_for_another_origin)
 	cr_assert_str_eq(only.search_raw, "$ORIGIN/../lib:/abs/$LIB");
 	struct elf_paths other;
 	cr_assert_eq(elf_read_search(fd, "/link/dir/libs.so", "lib64", "plat", &other), 0);
-	char **v = NULL;
-	size_t n = 0;
-	cr_assert_eq(elf_expand_path_list(only.search_raw, ":", "/link/dir", "lib64", "plat", &v, &n), 0);
-	assert_list(v, n, (const char *const *)other.search, other.nsearch, "search from the other origin");
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
+	struct elf_paths again_there;
+	cr_assert_eq(elf_search_for_origin(&only, "/link/dir/libs.so", "lib64", "plat", &again_there), 0);
+	assert_list(again_there.search, again_there.nsearch, (const char *const *)other.search, other.nsearch,
+		    "search from the other origin");
+	cr_assert_eq(again_there.from_rpath, other.from_rpath);
+	elf_paths_free(&again_there);
 	elf_paths_free(&other);
 	elf_paths_free(&only);
 	elf_paths_free(&all);
